@@ -1,0 +1,264 @@
+"""The ``clg-metrics`` command line: parse flags, call the library, print.
+
+Heavy modules (duckdb, sqlglot, pydantic) are imported inside the commands so that ``--help``
+starts fast. Every user mistake ends in one line per problem and an exit code: 0 ok, 1 a failed
+build or check, 2 bad usage or configuration (``--debug`` shows the traceback instead).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parse_vars(ctx, param, value):
+    if not value:
+        return {}
+    import yaml
+
+    try:
+        data = yaml.safe_load(value)
+    except yaml.YAMLError as exc:
+        raise click.BadParameter(f"not YAML: {exc}") from None
+    if not isinstance(data, dict):
+        raise click.BadParameter("give a YAML mapping, e.g. --vars '{as_of: 2025-01-01}'")
+    return data
+
+
+def project_options(func):
+    """The flags every project command shares."""
+    options = [
+        click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=".",
+                     show_default=True, help="The project folder (with clg_project.yml and milestones/)."),
+        click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+                     help="Folder of profiles.yml (default: $CLG_PROFILES_DIR, the project, ~/.clg)."),
+        click.option("--target", "-t", default=None, help="The profile target to use (default: the profile's)."),
+        click.option("--select", "-s", multiple=True, help="Only these journeys (repeatable)."),
+        click.option("--as-of", default=None, help="Count events at or before this moment (ISO, UTC)."),
+        click.option("--vars", callback=_parse_vars, default=None,
+                     help="Project variables as YAML, e.g. '{as_of: 2025-01-01}'."),
+        click.option("--debug", is_flag=True, help="Show tracebacks of errors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _settings(kwargs):
+    from .runner import Settings
+
+    select = []
+    for item in kwargs.pop("select", ()) or ():
+        select += [s for s in item.replace(",", " ").split() if s]
+    return Settings(project_dir=kwargs.pop("project_dir"), profiles_dir=kwargs.pop("profiles_dir"),
+                    target=kwargs.pop("target"), select=tuple(select), as_of=kwargs.pop("as_of"),
+                    vars=kwargs.pop("vars") or {})
+
+
+def handle_errors(func):
+    """Turn our errors into a message and an exit code; no traceback for a user's mistake."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        debug = kwargs.pop("debug", False)
+        from .errors import ClgError
+
+        try:
+            return func(*args, **kwargs)
+        except ClgError as exc:
+            if debug:
+                raise
+            click.secho(f"Error: {exc}" if "\n" not in str(exc) else f"Error:\n{exc}", fg="red", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.secho("Interrupted: the last published outputs are unchanged.", fg="red", err=True)
+            sys.exit(EXIT_FAILED)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="clg-metrics")
+def main():
+    """clg-metrics: Customer-Led Growth milestones as code.
+
+    Declare journeys and milestone KPIs in milestones/*.yml; clg-metrics compiles them with
+    sqlglot into SQL and builds milestone_status, customer_progress and funnel tables.
+
+    \b
+    Example:
+      clg-metrics init my_project && cd my_project
+      clg-metrics build && clg-metrics show funnel
+    """
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
+@handle_errors
+def init(directory):
+    """Create a new project in DIRECTORY that builds at once (the demo project).
+
+    \b
+    Example:
+      clg-metrics init my_project
+    """
+    from .scaffold import init_project
+
+    written = init_project(directory)
+    click.echo(f"Created {len(written)} files in {directory}.")
+    click.echo(f"Next: cd {directory} && clg-metrics build && clg-metrics show funnel")
+
+
+@main.command()
+@project_options
+@handle_errors
+def validate(**kwargs):
+    """Check every YAML and SQL file of the project and report every problem at once.
+
+    \b
+    Example:
+      clg-metrics validate --project-dir my_project
+    """
+    from .runner import load_context
+
+    ctx = load_context(_settings(kwargs), need_target=False)
+    milestones = sum(len(j.journey.milestones) for j in ctx.project.journeys)
+    click.echo(f"OK: {len(ctx.project.journeys)} journeys, {milestones} milestones, "
+               f"{len(ctx.project.sql_models)} sql models, {len(ctx.project.seeds)} seeds.")
+
+
+@main.command(name="compile")
+@project_options
+@click.option("--dialect", default="duckdb", show_default=True, help="The SQL dialect to render.")
+@handle_errors
+def compile_(dialect, **kwargs):
+    """Write the SQL of every model to target/compiled/ (no database needed).
+
+    \b
+    Example:
+      clg-metrics compile && cat target/compiled/output/funnel.sql
+    """
+    from .runner import compile_dag, load_context, write_compiled
+
+    ctx = load_context(_settings(kwargs), need_target=False)
+    dag = compile_dag(ctx)
+    out = write_compiled(ctx, dag, dialect)
+    click.echo(f"Compiled {sum(1 for m in dag.ordered() if m.query is not None)} models to {out}")
+
+
+def _print_result(result):
+    rows = f"{result.rows:>10,} rows" if result.rows is not None else " " * 15
+    colour = {"success": "green", "error": "red", "skipped": "yellow"}[result.status]
+    label = click.style(f"{result.status.upper():8}", fg=colour)
+    click.echo(f"{label} {result.kind:8} {result.name:40} {rows} {result.seconds:8.2f}s")
+    if result.status == "error":
+        click.secho(f"         {result.message}", fg="red", err=True)
+
+
+@main.command()
+@project_options
+@handle_errors
+def seed(**kwargs):
+    """Load the CSV files of seeds/ as tables.
+
+    \b
+    Example:
+      clg-metrics seed
+    """
+    from .runner import build, load_context
+
+    ctx = load_context(_settings(kwargs))
+    results = build(ctx, seeds_only=True, on_result=_print_result)
+    click.echo(f"Loaded {len(results)} seeds.")
+
+
+@main.command(name="build")
+@project_options
+@handle_errors
+def build_(**kwargs):
+    """Load seeds, run sql/ models and journeys, and publish the output tables.
+
+    The new tables replace the published ones in one transaction, only when every model built.
+
+    \b
+    Example:
+      clg-metrics build --as-of 2025-01-01
+    """
+    from .runner import build, load_context
+
+    ctx = load_context(_settings(kwargs))
+    click.echo(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
+               f"on {ctx.target_name} ({ctx.target.type})")
+    results = build(ctx, on_result=_print_result)
+    total = sum(r.seconds for r in results)
+    click.echo(f"Done: {len(results)} models built and published in {total:.2f}s.")
+
+
+@main.command()
+@click.argument("table")
+@click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 1_000_000),
+              help="At most this many rows.")
+@project_options
+@handle_errors
+def show(table, limit, **kwargs):
+    """Print a published table, e.g. the funnel.
+
+    \b
+    Example:
+      clg-metrics show funnel
+      clg-metrics show customer_progress --limit 20
+    """
+    from .runner import load_context, show as show_table
+
+    ctx = load_context(_settings(kwargs))
+    columns, rows = show_table(ctx, table, limit)
+    click.echo(format_table(columns, rows))
+
+
+def format_table(columns, rows) -> str:
+    """Rows as an aligned text table (numbers right-aligned)."""
+    def text(v):
+        if v is None:
+            return ""
+        if isinstance(v, float):
+            return f"{v:.2f}"
+        return str(v)
+
+    cells = [[text(v) for v in row] for row in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows
+               for i in range(len(columns))]
+    def line(values):
+        return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
+    out = [line(list(columns)), "  ".join("-" * w for w in widths)]
+    out += [line(r) for r in cells]
+    out.append(f"({len(rows)} rows)")
+    return "\n".join(out)
+
+
+@main.command(name="ls")
+@project_options
+@handle_errors
+def ls(**kwargs):
+    """List the models in build order, with what each reads.
+
+    \b
+    Example:
+      clg-metrics ls --select audience_research
+    """
+    from .runner import compile_dag, load_context
+
+    ctx = load_context(_settings(kwargs), need_target=False)
+    for model in compile_dag(ctx).ordered():
+        reads = ", ".join(model.depends_on) or "-"
+        click.echo(f"{model.kind:8} {model.name:40} <- {reads}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,94 @@
+"""Staging of a journey's events source: column mapping, NULL and ``as_of`` filters, filter columns.
+
+This is the only place that knows the source's own column names; everything downstream reads
+the staged columns ``customer_id``, ``event_name``, ``occurred_at`` plus the source columns that
+filters and ``distinct`` use, under their own names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import CompileError, did_you_mean
+from ..filters import build_mapping_filter, literal, parse_sql_filter
+from ..spec import EventColumns, EventCondition
+from .sqlfns import col, timestamp
+
+CANONICAL = ("customer_id", "event_name", "occurred_at")
+PROPERTIES = "properties"  # a JSON column whose keys `where` may name when no column has that name
+
+
+@dataclass
+class EventSource:
+    """What the compiler knows of a journey's events relation."""
+
+    relation: str  # as written in the journey: a seed, a model or schema.table
+    mapping: EventColumns
+    columns: list[str] | None  # the relation's columns when known (None: a warehouse table, offline)
+    used: dict[str, None] = field(default_factory=dict)  # extra source columns the filters read
+
+    def resolve(self, key: str, sample: Any = None) -> exp.Expr:
+        """The staged expression a filter or ``distinct`` key names: a column, else a JSON property."""
+        if key in CANONICAL:
+            return col(key)
+        if self.columns is None or key in self.columns:
+            self.used[key] = None
+            return col(key)
+        if PROPERTIES in self.columns:
+            self.used[PROPERTIES] = None
+            path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
+            value: exp.Expr = exp.JSONExtractScalar(this=col(PROPERTIES), expression=path)
+            if isinstance(sample, (int, float)) and not isinstance(sample, bool):
+                value = exp.cast(value, exp.DataType.Type.DOUBLE)
+            return value
+        hint = did_you_mean(key, self.columns) or "columns: " + ", ".join(self.columns)
+        raise CompileError(f"`{key}` is not a column of `{self.relation}` and it has no JSON `properties` "
+                           f"column ({hint})")
+
+    def leaf_predicate(self, leaf: EventCondition, dialect: str) -> exp.Expr:
+        """Which staged events a leaf counts: its event name(s) and its ``where``."""
+        names = leaf.event_names
+        if len(names) == 1:
+            predicate: exp.Expr = exp.EQ(this=col("event_name"), expression=literal(names[0]))
+        else:
+            predicate = exp.In(this=col("event_name"), expressions=[literal(n) for n in names])
+        if leaf.where is None:
+            return predicate
+        if isinstance(leaf.where, dict):
+            where = build_mapping_filter(leaf.where, self.resolve)
+        else:
+            where = parse_sql_filter(leaf.where, dialect)
+            for column in where.find_all(exp.Column):
+                column.replace(self.resolve(column.name))
+        return exp.and_(predicate, exp.Paren(this=where))
+
+    def staging_query(self, as_of: datetime) -> exp.Select:
+        """SELECT the canonical and used columns of the source, events at or before ``as_of`` only."""
+        source = {name: col(getattr(self.mapping, name)) for name in CANONICAL}
+        if self.columns is not None:
+            missing = [getattr(self.mapping, n) for n in CANONICAL if getattr(self.mapping, n) not in self.columns]
+            if missing:
+                hint = did_you_mean(missing[0], self.columns) or "map them with `columns:` in the journey"
+                raise CompileError(f"events source `{self.relation}` has no column "
+                                   + ", ".join(f"`{m}`" for m in missing) + f" ({hint})")
+        occurred = exp.cast(source["occurred_at"], exp.DataType.Type.TIMESTAMP)
+        projections = [
+            exp.alias_(source["customer_id"], "customer_id", quoted=True),
+            exp.alias_(source["event_name"], "event_name", quoted=True),
+            exp.alias_(occurred, "occurred_at", quoted=True),
+        ]
+        projections += [col(name) for name in self.used if name not in CANONICAL]
+        conditions = [exp.Not(this=exp.Is(this=source[n].copy(), expression=exp.null())) for n in CANONICAL]
+        conditions.append(exp.LTE(this=occurred.copy(), expression=timestamp(as_of)))
+        return exp.select(*projections).from_(relation_table(self.relation)).where(exp.and_(*conditions))
+
+
+def relation_table(name: str) -> exp.Table:
+    """A relation name (``name`` or ``schema.name``) as a sqlglot table."""
+    parts = name.split(".")
+    return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
+                      catalog=parts[-3] if len(parts) > 2 else None)

@@ -1,0 +1,273 @@
+"""A journey as one SELECT: every customer's ``reached_at`` and status for every milestone.
+
+The query, one row per customer (the journey's "progress" model), is built in stages:
+
+1. ``ev``: the staged events (``events.py``).
+2. ``agg``: one hash aggregate over ``ev`` by customer that gives, for every cumulative event
+   leaf, the time of its n-th matching event (``min(ts, n)`` top-n, so one pass serves every
+   leaf); ``distinct`` leaves first reduce to each value's first appearance.
+3. for every ``per`` milestone, an aggregate by customer and period key giving the moment the
+   inner condition became true within each period, then the periods that end a streak.
+4. ``s0``: all customers (events ∪ customers source) with their signup and leaf moments, then one
+   stage per milestone, in dependency order, that adds ``r_<i>`` (its final ``reached_at``).
+5. the status of each milestone as of ``as_of`` (SPEC §3).
+
+SPEC's moments reduce to simple algebra: a cumulative condition holds from one moment on (its
+n-th event, ``all`` = the latest child, ``any`` = the earliest); under ``sequential`` the
+milestone's moment is the later of its own and the previous ``reached_at``; a ``per`` condition
+holds on [moment within period p, end of p) for the periods p that end a streak, so the earliest
+moment at or after a previous ``reached_at`` r is min over those p with key(p) >= key(r) of
+greatest(moment_p, r).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlglot import exp
+
+from ..loader import evaluation_order
+from ..spec import AllCondition, AnyCondition, EventCondition, Journey, MilestoneCondition
+from .events import EventSource, relation_table
+from .sqlfns import all_of, any_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
+
+
+@dataclass
+class _Leaf:
+    alias: str
+    condition: EventCondition
+
+
+def reached_column(index: int) -> str:
+    """The progress model's column holding milestone ``index``'s reached_at (1-based)."""
+    return f"r_{index}"
+
+
+def status_column(index: int) -> str:
+    return f"status_{index}"
+
+
+class JourneyCompiler:
+    """Builds the progress query of one journey; pure (no connection), dialect-free."""
+
+    def __init__(self, journey: Journey, events: EventSource, as_of: datetime, dialect: str = "duckdb"):
+        self.journey = journey
+        self.events = events
+        self.as_of = as_of
+        self.dialect = dialect
+        self.ctes: list[tuple[str, exp.Expr]] = []
+        self.milestones = [m for _, m in journey.milestones]
+        self.index = {m.milestone: i + 1 for i, m in enumerate(self.milestones)}
+
+    # -- conditions -------------------------------------------------------------------------
+    def _leaves(self, condition, prefix: str) -> list[_Leaf]:
+        """Every event leaf of a condition tree, each with a unique column alias."""
+        if isinstance(condition, EventCondition):
+            return [_Leaf(prefix, condition)]
+        if isinstance(condition, (AllCondition, AnyCondition)):
+            children = condition.all if isinstance(condition, AllCondition) else condition.any
+            return [leaf for i, c in enumerate(children) for leaf in self._leaves(c, f"{prefix}_{i}")]
+        return []
+
+    def _moment(self, condition, prefix: str, table: str | None) -> exp.Expr:
+        """The moment from which a (period-local or cumulative) condition holds, as an expression."""
+        if isinstance(condition, EventCondition):
+            return col(prefix, table)
+        if isinstance(condition, MilestoneCondition):
+            return col(reached_column(self.index[condition.milestone]), table)
+        children = condition.all if isinstance(condition, AllCondition) else condition.any
+        parts = [self._moment(c, f"{prefix}_{i}", table) for i, c in enumerate(children)]
+        return all_of(parts) if isinstance(condition, AllCondition) else any_of(parts)
+
+    def _leaf_aggregates(self, leaves: list[_Leaf], source: str, keys: list[exp.Expr],
+                         key_names: list[str]) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
+        """One aggregate over ``source`` for the plain leaves; per ``distinct`` leaf a two-step one."""
+        plain = [leaf for leaf in leaves if leaf.condition.distinct is None]
+        select = exp.select(*[exp.alias_(k, n, quoted=True) for k, n in zip(keys, key_names)])
+        for leaf in plain:
+            predicate = self.events.leaf_predicate(leaf.condition, self.dialect)
+            select = select.select(exp.alias_(nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate),
+                                              leaf.alias, quoted=True))
+        select = select.from_(source).group_by(*[k.copy() for k in keys])
+        distinct_queries = []
+        for leaf in leaves:
+            if leaf.condition.distinct is None:
+                continue
+            value = self.events.resolve(leaf.condition.distinct)
+            predicate = exp.and_(self.events.leaf_predicate(leaf.condition, self.dialect), is_not_null(value))
+            firsts = (exp.select(*[exp.alias_(k.copy(), n, quoted=True) for k, n in zip(keys, key_names)],
+                                 exp.alias_(exp.Min(this=col("occurred_at")), "first_at", quoted=True))
+                      .from_(source).where(predicate).group_by(*[k.copy() for k in keys], value.copy()))
+            name = f"dv_{leaf.alias}"
+            self.ctes.append((name, firsts))
+            nth = (exp.select(*[col(n) for n in key_names],
+                              exp.alias_(nth_smallest(col("first_at"), leaf.condition.at_least, None),
+                                         leaf.alias, quoted=True))
+                   .from_(name).group_by(*[col(n) for n in key_names]))
+            distinct_queries.append((f"dn_{leaf.alias}", nth))
+        return select, distinct_queries
+
+    # -- the query --------------------------------------------------------------------------
+    def compile(self) -> exp.Select:
+        """The progress query: customer_id, signed_up_at, r_1..r_K, status_1..status_K."""
+        self.ctes = []
+        cumulative = [leaf for i, m in enumerate(self.milestones, 1) if m.effective_per is None
+                      for leaf in self._leaves(m.reached_when, f"l{i}")]
+        periodic = {i: self._leaves(m.reached_when, f"l{i}") for i, m in enumerate(self.milestones, 1)
+                    if m.effective_per is not None}
+        # Leaf predicates register the source columns they use; build them before the staging query.
+        for leaf in cumulative + [leaf for leaves in periodic.values() for leaf in leaves]:
+            self.events.leaf_predicate(leaf.condition, self.dialect)
+            if leaf.condition.distinct:
+                self.events.resolve(leaf.condition.distinct)
+        self.ctes.append(("ev", self.events.staging_query(self.as_of)))
+
+        agg, distinct = self._leaf_aggregates(cumulative, "ev", [col("customer_id")], ["customer_id"])
+        self.ctes.append(("agg", agg))
+        self.ctes.extend(distinct)
+
+        base = exp.select(exp.alias_(self._customer_id(), "customer_id", quoted=True),
+                          exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
+        base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None])
+        base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct])
+        base = base.from_(exp.alias_(exp.to_table("agg"), "agg"))
+        if self.journey.customers is not None:
+            self.ctes.append(("cust", self._customers_query()))
+            base = base.join("cust", on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
+                             join_type="FULL OUTER")
+        for leaf in cumulative:
+            if leaf.condition.distinct:
+                name = f"dn_{leaf.alias}"
+                base = base.join(name, on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
+                                 join_type="LEFT")
+        self.ctes.append(("s0", base))
+
+        for i, leaves in periodic.items():
+            self._periods(i, leaves)
+        stage = "s0"
+        for name in evaluation_order(self.journey):
+            stage = self._milestone_stage(self.index[name], stage)
+
+        final = exp.select(col("customer_id"), col("signed_up_at"))
+        final = final.select(*[col(reached_column(i)) for i in self.index.values()])
+        final = final.select(*[exp.alias_(self._status(i), status_column(i), quoted=True) for i in self.index.values()])
+        final = final.from_(stage)
+        for name, query in self.ctes:
+            final = final.with_(name, as_=query)
+        return final
+
+    def _customer_id(self) -> exp.Expr:
+        if self.journey.customers is None:
+            return col("customer_id", "agg")
+        return exp.Coalesce(this=col("customer_id", "agg"), expressions=[col("customer_id", "cust")])
+
+    def _signed_up_at(self) -> exp.Expr:
+        if self.journey.customers is None:
+            return exp.cast(exp.null(), exp.DataType.Type.TIMESTAMP)
+        return col("signed_up_at", "cust")
+
+    def _customers_query(self) -> exp.Select:
+        """One row per customer id of the customers source, with its earliest signup (UTC)."""
+        source = self.journey.customers
+        cid = col(source.columns.customer_id)
+        signed = exp.cast(col(source.columns.signed_up_at), exp.DataType.Type.TIMESTAMP)
+        return (exp.select(exp.alias_(cid, "customer_id", quoted=True),
+                           exp.alias_(exp.Min(this=signed), "signed_up_at", quoted=True))
+                .from_(relation_table(source.from_)).where(is_not_null(cid)).group_by(cid.copy()))
+
+    def _periods(self, i: int, leaves: list[_Leaf]) -> None:
+        """CTE ``q_<i>``: (customer_id, p, m) for each period p ending a streak, m the moment within p."""
+        milestone = self.milestones[i - 1]
+        grain, streak = milestone.effective_per, milestone.effective_streak or 1
+        key = period_key(col("occurred_at"), grain)
+        predicates = [self.events.leaf_predicate(leaf.condition, self.dialect) for leaf in leaves]
+        relevant = exp.select("*").from_("ev").where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0])
+        self.ctes.append((f"pe_{i}", relevant))
+        agg, distinct = self._leaf_aggregates(leaves, f"pe_{i}", [col("customer_id"), key], ["customer_id", "p"])
+        self.ctes.append((f"pa_{i}", agg))
+        self.ctes.extend(distinct)
+        joined = exp.select(col("customer_id", "a"), col("p", "a"),
+                            exp.alias_(self._moment(milestone.reached_when, f"l{i}", None), "m", quoted=True))
+        joined = joined.from_(exp.alias_(exp.to_table(f"pa_{i}"), "a"))
+        for name, _ in distinct:
+            on = exp.and_(exp.EQ(this=col("customer_id", "a"), expression=col("customer_id", name)),
+                          exp.EQ(this=col("p", "a"), expression=col("p", name)))
+            joined = joined.join(name, on=on, join_type="LEFT")
+        holding = exp.select(col("customer_id"), col("p"), col("m")).from_(joined.subquery("x")).where(
+            is_not_null(col("m")))
+        if streak > 1:
+            back = exp.Window(this=exp.Lag(this=col("p"), offset=exp.Literal.number(streak - 1)),
+                              partition_by=[col("customer_id")], order=exp.Order(expressions=[exp.Ordered(this=col("p"))]))
+            runs = holding.select(exp.alias_(back, "p_back", quoted=True))
+            holding = (exp.select(col("customer_id"), col("p"), col("m")).from_(runs.subquery("y"))
+                       .where(exp.EQ(this=col("p_back"), expression=exp.Sub(this=col("p"),
+                                                                           expression=exp.Literal.number(streak - 1)))))
+        self.ctes.append((f"q_{i}", holding))
+
+    def _previous(self, i: int) -> exp.Expr | None:
+        """Under sequential order, the previous milestone's reached_at column (None for the first)."""
+        if self.journey.order != "sequential" or i == 1:
+            return None
+        return col(reached_column(i - 1), "s")
+
+    def _milestone_stage(self, i: int, previous_stage: str) -> str:
+        """Stage ``s_<i>``: the previous stage plus ``r_<i>``."""
+        milestone = self.milestones[i - 1]
+        previous = self._previous(i)
+        stage = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
+            exp.alias_(exp.to_table(previous_stage), "s"))
+        if milestone.effective_per is None:
+            raw = self._moment(milestone.reached_when, f"l{i}", "s")
+            if previous is not None:
+                raw = all_of([raw, previous])
+        else:
+            q = f"q_{i}"
+            if previous is None:
+                reached = (exp.select(col("customer_id"), exp.alias_(exp.Min(this=col("m")), "raw", quoted=True))
+                           .from_(q).group_by(col("customer_id")))
+            else:
+                on = exp.and_(exp.EQ(this=col("customer_id", "q"), expression=col("customer_id", "s")),
+                              exp.GTE(this=col("p", "q"), expression=period_key(previous.copy(), milestone.effective_per)))
+                reached = (exp.select(col("customer_id", "s"),
+                                      exp.alias_(exp.Min(this=exp.Greatest(this=col("m", "q"), expressions=[previous.copy()], ignore_nulls=True)),
+                                                 "raw", quoted=True))
+                           .from_(exp.alias_(exp.to_table(previous_stage), "s"))
+                           .join(exp.alias_(exp.to_table(q), "q"), on=on)
+                           .group_by(col("customer_id", "s")))
+            name = f"j_{i}"
+            self.ctes.append((name, reached))
+            stage = stage.join(name, on=exp.EQ(this=col("customer_id", "s"), expression=col("customer_id", name)),
+                               join_type="LEFT")
+            raw = col("raw", name)
+        within = milestone.effective_within
+        if within is not None:
+            anchor = self._anchor(i, "s")
+            deadline = exp.Add(this=anchor, expression=interval(within.amount, within.unit))
+            raw = exp.Case(ifs=[exp.If(this=exp.and_(is_not_null(anchor), exp.LTE(this=raw.copy(), expression=deadline)),
+                                       true=raw.copy())])
+        self.ctes.append((f"s_{i}", stage.select(exp.alias_(raw, reached_column(i), quoted=True))))
+        return f"s_{i}"
+
+    def _anchor(self, i: int, table: str | None) -> exp.Expr:
+        within = self.milestones[i - 1].effective_within
+        if within.of == "signup":
+            return col("signed_up_at", table)
+        if within.of == "previous":
+            return col(reached_column(i - 1), table)
+        return col(reached_column(self.index[within.of]), table)
+
+    def _status(self, i: int) -> exp.Expr:
+        """reached | not_eligible | missed | in_progress, as of the build's as_of (SPEC §3)."""
+        milestone = self.milestones[i - 1]
+        cases = [(is_not_null(col(reached_column(i))), "reached")]
+        if self.journey.order == "sequential" and i > 1:
+            cases.append((exp.Is(this=col(reached_column(i - 1)), expression=exp.null()), "not_eligible"))
+        within = milestone.effective_within
+        if within is not None:
+            anchor = self._anchor(i, None)
+            cases.append((exp.Is(this=anchor, expression=exp.null()), "not_eligible"))
+            deadline = exp.Add(this=anchor.copy(), expression=interval(within.amount, within.unit))
+            cases.append((exp.LT(this=deadline, expression=timestamp(self.as_of)), "missed"))
+        return exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(s)) for c, s in cases],
+                        default=exp.Literal.string("in_progress"))

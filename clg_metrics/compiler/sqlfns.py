@@ -1,0 +1,137 @@
+"""Small sqlglot builders shared by the compiler: null-safe greatest/least, n-th smallest, period keys,
+exact rounding.
+
+Everything here returns dialect-free sqlglot expressions; rendering happens in ``models.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlglot import exp
+
+US_PER_DAY = 86_400_000_000
+US_PER_WEEK = 7 * US_PER_DAY
+# 1970-01-05 was a Monday: week numbers counted from it start on Mondays (SPEC: weeks start Monday).
+MONDAY_EPOCH_US = 4 * US_PER_DAY
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    """A quoted column reference: user column names may hold any character."""
+    return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
+
+
+def timestamp(value: datetime) -> exp.Expr:
+    """A UTC TIMESTAMP literal."""
+    return exp.cast(exp.Literal.string(value.strftime("%Y-%m-%d %H:%M:%S.%f")), exp.DataType.Type.TIMESTAMP)
+
+
+def all_of(parts: list[exp.Expr]) -> exp.Expr:
+    """The moment every part holds: the latest one, NULL if any is NULL.
+
+    ``GREATEST`` ignores NULLs in DuckDB, PostgreSQL and Spark, so the NULL guard is explicit.
+    """
+    if len(parts) == 1:
+        return parts[0]
+    guard = exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts])
+    greatest = exp.Greatest(this=parts[0].copy(), expressions=[p.copy() for p in parts[1:]], ignore_nulls=True)
+    return exp.Case(ifs=[exp.If(this=guard, true=greatest)])
+
+
+def any_of(parts: list[exp.Expr]) -> exp.Expr:
+    """The moment some part holds: the earliest non-NULL one (``LEAST`` skips NULLs)."""
+    if len(parts) == 1:
+        return parts[0]
+    return exp.Least(this=parts[0].copy(), expressions=[p.copy() for p in parts[1:]], ignore_nulls=True)
+
+
+def is_not_null(e: exp.Expr) -> exp.Expr:
+    return exp.Not(this=exp.Is(this=e.copy(), expression=exp.null()))
+
+
+def nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None) -> exp.Expr:
+    """The n-th smallest ``value`` among the group's rows matching ``condition`` (NULL if fewer).
+
+    n = 1 is a plain MIN; otherwise DuckDB's bounded top-n aggregate ``min(x, n)``, which keeps n
+    values per group in the hash aggregate (faster than sorting or a window, see the benchmark).
+    """
+    if n == 1:
+        agg: exp.Expr = exp.Min(this=value)
+        return exp.Filter(this=agg, expression=exp.Where(this=condition)) if condition is not None else agg
+    agg = exp.Min(this=value, count=exp.Literal.number(n))
+    if condition is not None:
+        agg = exp.Filter(this=agg, expression=exp.Where(this=condition))
+    # sqlglot numbers array elements from 0 and shifts to each dialect's base when rendering
+    return exp.Bracket(this=exp.Paren(this=agg), expressions=[exp.Literal.number(n - 1)])
+
+
+def epoch_us(ts: exp.Expr) -> exp.Expr:
+    return exp.UnixMicros(this=ts)
+
+
+def period_key(ts: exp.Expr, grain: str) -> exp.Expr:
+    """An integer that numbers calendar periods (UTC) so that consecutive periods differ by 1.
+
+    Integers are cheaper than ``date_trunc`` (measured in the benchmark) and make "the previous
+    period" a subtraction. month = year * 12 + month; day and week count from Monday 1970-01-05.
+    """
+    if grain == "month":
+        return exp.Add(this=exp.Mul(this=exp.Year(this=ts), expression=exp.Literal.number(12)),
+                       expression=exp.Month(this=ts.copy()))
+    width = US_PER_DAY if grain == "day" else US_PER_WEEK
+    shifted = exp.Sub(this=epoch_us(ts), expression=exp.Literal.number(MONDAY_EPOCH_US))
+    return floor_div(shifted, width)
+
+
+def floor_div(numerator: exp.Expr, divisor: int) -> exp.Expr:
+    """Floor division by a positive integer constant, right for negative numerators too.
+
+    Engines disagree on integer division of negatives (DuckDB truncates), so this is written as
+    (n - ((n % d) + d) % d) / d, exact in integer arithmetic everywhere.
+    """
+    d = exp.Literal.number(divisor)
+    mod = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=exp.Mod(this=numerator.copy(), expression=d)),
+                                               expression=d.copy())), expression=d.copy())
+    exact = exp.Paren(this=exp.Sub(this=numerator.copy(), expression=mod))
+    return exp.IntDiv(this=exact, expression=d.copy())
+
+
+def round_ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
+    """numerator / denominator rounded to an integer, half away from zero, exactly.
+
+    Both are integers and the denominator positive, so sign(n) * ((2|n| + d) // (2d)) is exact on
+    every engine (floating-point rounding of ties differs between engines; SPEC §3).
+    """
+    two = exp.cast(exp.Literal.number(2), exp.DataType.Type.BIGINT)  # 2 * d overflows INT for large d
+    absolute = exp.Abs(this=numerator.copy())
+    rounded = exp.IntDiv(
+        this=exp.Paren(this=exp.Add(this=exp.Mul(this=two, expression=absolute), expression=denominator.copy())),
+        expression=exp.Paren(this=exp.Mul(this=two.copy(), expression=denominator.copy())),
+    )
+    return exp.Mul(this=exp.Sign(this=numerator.copy()), expression=rounded)
+
+
+def hundredths(integer_hundredths: exp.Expr) -> exp.Expr:
+    """An integer count of hundredths as a DOUBLE with two decimals (q / 100 is correctly rounded)."""
+    return exp.Div(this=exp.cast(integer_hundredths, exp.DataType.Type.DOUBLE), expression=exp.Literal.number("100.0"))
+
+
+def percent(part: exp.Expr, whole: exp.Expr) -> exp.Expr:
+    """100 * part / whole rounded to two decimals half away from zero; NULL when whole is 0."""
+    value = hundredths(round_ratio(exp.Mul(this=exp.Literal.number(10000), expression=part.copy()), whole))
+    return exp.Case(ifs=[exp.If(this=exp.GT(this=whole.copy(), expression=exp.Literal.number(0)), true=value)])
+
+
+def days_from_us(us: exp.Expr, halves: bool = False) -> exp.Expr:
+    """A microsecond count as fractional days rounded to two decimals (half away from zero).
+
+    With ``halves`` the count is in half-microseconds (a median of two middle values, summed).
+    """
+    per_hundredth = US_PER_DAY // 100 * (2 if halves else 1)
+    integer = exp.cast(us, exp.DataType.Type.BIGINT)
+    return hundredths(round_ratio(integer, exp.Literal.number(per_hundredth)))
+
+
+def interval(amount: int, unit: str) -> exp.Interval:
+    """An interval literal: ``unit`` is days, hours, minutes or seconds."""
+    return exp.Interval(this=exp.Literal.string(str(amount)), unit=exp.Var(this=unit.rstrip("s").upper()))

@@ -1,0 +1,59 @@
+"""The small interface every warehouse implements (SQLMesh calls it an engine adapter).
+
+The compiler emits SELECTs only; DDL, loading files and publishing belong to the engine, because
+that is where warehouses differ (transactional DDL, renames, how CSV files are read).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+
+class Engine(ABC):
+    """A connection to one warehouse schema."""
+
+    dialect: str = "duckdb"
+    schema: str = "main"
+
+    @abstractmethod
+    def execute(self, sql: str) -> None:
+        """Run one statement that returns nothing."""
+
+    @abstractmethod
+    def fetch(self, sql: str) -> tuple[list[str], list[tuple[Any, ...]]]:
+        """Run a query and return its column names and rows."""
+
+    @abstractmethod
+    def columns(self, relation: str) -> list[str] | None:
+        """The columns of a table or view (``name`` or ``schema.name``), None if it does not exist."""
+
+    @abstractmethod
+    def create_table_as(self, table: str, select_sql: str) -> int:
+        """(Re)create ``table`` in the engine's schema from a SELECT; return its row count."""
+
+    @abstractmethod
+    def load_csv(self, table: str, path: Path) -> int:
+        """(Re)create ``table`` from a CSV file with a header row; return its row count."""
+
+    @abstractmethod
+    def publish(self, renames: list[tuple[str, str]]) -> None:
+        """Replace each published table by its staged twin, all in one transaction."""
+
+    @abstractmethod
+    def drop(self, tables: list[str]) -> None:
+        """Drop these tables if they exist."""
+
+    @abstractmethod
+    def tables(self) -> list[str]:
+        """The tables of the engine's schema."""
+
+    def close(self) -> None:  # pragma: no cover - trivial default
+        """Release the connection."""
+
+    def quote(self, name: str) -> str:
+        """A table name of the engine's schema, quoted for its dialect."""
+        return exp.table_(name, db=self.schema, quoted=True).sql(self.dialect)

@@ -1,0 +1,173 @@
+"""The project as one ordered DAG of models, and the only place SQL is rendered to a dialect.
+
+Nodes are seeds (CSV files), user ``sql/`` models, one progress model per journey and the SPEC §3
+outputs. Dependencies come from what each query reads (sqlglot finds the tables), so seeds,
+sql models and journeys run in one topological order (``graphlib``, as SQLMesh does).
+"""
+
+from __future__ import annotations
+
+import csv
+import graphlib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Literal
+
+from sqlglot import exp
+
+from .compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
+from .errors import CompileError
+from .loader import LoadedJourney, Project
+from .sql_models import output_columns
+
+Kind = Literal["seed", "sql", "journey", "output"]
+PROGRESS_PREFIX = "progress__"
+OUTPUTS = ("milestone_status", "customer_progress", "funnel")
+
+
+@dataclass
+class Model:
+    """One table the build materializes."""
+
+    name: str
+    kind: Kind
+    query: exp.Query | None = None  # None for seeds, which are loaded from a file
+    depends_on: tuple[str, ...] = ()
+    path: Path | None = None
+    journey: str | None = None
+    checksum: str | None = None  # of the definition, so orchestrators can tell what changed
+    columns: list[str] | None = None
+
+    def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
+        """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
+        if self.query is None:
+            return ""
+        return render(self.query, dialect, rename, pretty)
+
+
+def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
+    """Render a dialect-free query, pointing references to project tables at ``rename(name)``."""
+    if rename is not None:
+        cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
+
+        def swap(node):
+            if isinstance(node, exp.Table) and not node.db and node.name.lower() not in cte_names:
+                target = rename(node.name.lower())
+                if target is not None:
+                    new = exp.to_table(target)
+                    if node.alias:
+                        new.set("alias", node.args["alias"].copy())
+                    return new
+            return node
+
+        query = query.transform(swap, copy=True)
+    return query.sql(dialect=dialect, pretty=pretty)
+
+
+def progress_model_name(journey: str) -> str:
+    return f"{PROGRESS_PREFIX}{journey}"
+
+
+@dataclass
+class Dag:
+    models: dict[str, Model] = field(default_factory=dict)
+
+    def ordered(self) -> list[Model]:
+        sorter = graphlib.TopologicalSorter({n: set(m.depends_on) & set(self.models) for n, m in self.models.items()})
+        names = list(sorter.static_order())
+        return [self.models[n] for n in names]
+
+    def upstream(self, names: set[str]) -> set[str]:
+        """``names`` and everything they read, recursively."""
+        seen: set[str] = set()
+        stack = list(names)
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.models:
+                continue
+            seen.add(name)
+            stack.extend(self.models[name].depends_on)
+        return seen
+
+
+def csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8-sig") as f:
+        return next(csv.reader(f), [])
+
+
+def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
+              warehouse_columns: Callable[[str], list[str] | None] | None = None,
+              journeys: list[str] | None = None, extra_output_journeys: list[str] = ()) -> Dag:
+    """Every model of the project, compiled for ``as_of``.
+
+    ``journeys`` limits which journeys are compiled; the outputs also cover
+    ``extra_output_journeys``, whose progress tables a previous build left in place.
+    """
+    dag = Dag()
+    schemas: dict[str, list[str] | None] = {}
+    for name, path in project.seeds.items():
+        schemas[name] = csv_header(path)
+        dag.models[name] = Model(name, "seed", path=path, checksum=_file_hash(path), columns=schemas[name])
+    nodes = set(project.seeds) | set(project.sql_models)
+    sql_deps = {name: tuple(r for r in src.reads if r in nodes) for name, src in project.sql_models.items()}
+    try:
+        order = list(graphlib.TopologicalSorter({n: set(d) for n, d in sql_deps.items()}).static_order())
+    except graphlib.CycleError as exc:
+        cycle = " -> ".join(exc.args[1])
+        raise CompileError(f"sql/ models read each other in a cycle: {cycle}") from None
+    for name in order:
+        if name not in project.sql_models:
+            continue
+        src = project.sql_models[name]
+        schemas[name] = output_columns(src.query, schemas)
+        dag.models[name] = Model(name, "sql", query=src.query, depends_on=sql_deps[name], path=src.path,
+                                 checksum=_text_hash(src.query.sql()), columns=schemas[name])
+
+    def columns_of(relation: str) -> list[str] | None:
+        relation = relation.lower()
+        if relation in schemas:
+            return schemas[relation]
+        return warehouse_columns(relation) if warehouse_columns else None
+
+    selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
+    for loaded in selected:
+        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, dialect, columns_of, nodes)
+    covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
+    built = [(j.journey, progress_model_name(j.name)) for j in covered]
+    deps = tuple(progress_model_name(j.name) for j in selected)
+    dag.models["milestone_status"] = Model("milestone_status", "output", milestone_status(built), deps)
+    dag.models["customer_progress"] = Model("customer_progress", "output", customer_progress(built, as_of), deps)
+    dag.models["funnel"] = Model("funnel", "output", funnel(built), deps)
+    return dag
+
+
+def compile_journey(loaded: LoadedJourney, as_of: datetime, dialect: str,
+                    columns_of: Callable[[str], list[str] | None], nodes: set[str]) -> Model:
+    """A journey's progress model; a compile problem is reported at the journey's file."""
+    journey = loaded.journey
+    source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
+    try:
+        query = JourneyCompiler(journey, source, as_of, dialect).compile()
+    except CompileError as exc:
+        line, column = loaded.source.locate(("events", "from"))
+        raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None
+    reads = [journey.events.from_.lower()] + ([journey.customers.from_.lower()] if journey.customers else [])
+    definition = json.dumps(journey.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return Model(progress_model_name(journey.journey), "journey", query,
+                 depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
+                 journey=journey.journey, checksum=_text_hash(definition))
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -1,0 +1,130 @@
+"""``profiles.yml`` in dbt's shape: profile -> target -> outputs, one pydantic model per engine.
+
+Connection settings are picked by ``type:`` (a discriminated union, so an unknown type lists the
+valid ones), and string values may read the environment with ``{{ env_var('NAME', 'default') }}``
+so that passwords stay out of the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import Field, StrictInt, ValidationError
+
+from .errors import ProfileError, did_you_mean, one_of
+from .spec import _Model
+from .yaml_loader import load_yaml
+
+PROFILES_FILE = "profiles.yml"
+_ENV_VAR = re.compile(
+    r"""\{\{\s*env_var\(\s*(['"])(?P<name>[^'"]+)\1\s*(?:,\s*(['"])(?P<default>[^'"]*)\3\s*)?\)\s*\}\}"""
+)
+
+
+class DuckDBTarget(_Model):
+    """The embedded default: a DuckDB file (relative paths are relative to the project)."""
+
+    type: Literal["duckdb"]
+    path: str = "target/clg.duckdb"
+    schema_: str = Field(default="main", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    threads: StrictInt | None = Field(default=None, ge=1)
+    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]?i?B\s*$")
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+Target = Annotated[Union[DuckDBTarget], Field(discriminator="type")]
+ENGINE_TYPES = ("duckdb",)
+
+
+class _TargetHolder(_Model):
+    target: Target
+
+
+def default_target() -> DuckDBTarget:
+    """What a project without profiles.yml builds into: a DuckDB file under target/."""
+    return DuckDBTarget(type="duckdb")
+
+
+def find_profiles(project_dir: Path, profiles_dir: Path | None) -> Path | None:
+    """profiles.yml from --profiles-dir, $CLG_PROFILES_DIR, the project, then ~/.clg."""
+    candidates = []
+    if profiles_dir is not None:
+        path = Path(profiles_dir) / PROFILES_FILE
+        if not path.exists():
+            raise ProfileError(f"{path}: not found (given by --profiles-dir)")
+        return path
+    if os.environ.get("CLG_PROFILES_DIR"):
+        candidates.append(Path(os.environ["CLG_PROFILES_DIR"]) / PROFILES_FILE)
+    candidates += [project_dir / PROFILES_FILE, Path.home() / ".clg" / PROFILES_FILE]
+    return next((c for c in candidates if c.exists()), None)
+
+
+def load_target(path: Path | None, profile: str | None, target: str | None) -> tuple[str, DuckDBTarget]:
+    """The chosen profile's target as a validated model, with its name."""
+    if path is None:
+        if target not in (None, "dev"):
+            raise ProfileError(f"no profiles.yml found, so there is no target `{target}`")
+        return "dev", default_target()
+    located = load_yaml(path)
+    data = located.data
+    if not isinstance(data, dict) or not data:
+        raise ProfileError(f"{path}: expected a mapping of profile names to {{target, outputs}}")
+    if profile is None:
+        if len(data) != 1:
+            raise ProfileError(f"{path}: several profiles; name one with `profile:` in clg_project.yml "
+                               f"({one_of(data)})")
+        profile = next(iter(data))
+    if profile not in data:
+        hint = did_you_mean(profile, data) or one_of(data)
+        raise ProfileError(f"{path}: no profile `{profile}` ({hint})")
+    body = data[profile]
+    if not isinstance(body, dict) or not isinstance(body.get("outputs"), dict) or not body["outputs"]:
+        line, _ = located.locate((profile,))
+        raise ProfileError(f"{path}:{line}: profile `{profile}` needs `outputs:` with at least one target")
+    outputs = body["outputs"]
+    name = target or body.get("target") or next(iter(outputs))
+    if name not in outputs:
+        hint = did_you_mean(str(name), outputs) or one_of(outputs)
+        raise ProfileError(f"{path}: profile `{profile}` has no target `{name}` ({hint})")
+    raw = _render_env(outputs[name], path)
+    try:
+        return str(name), _TargetHolder(target=raw).target
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"][1:])
+        if loc and loc[0] in ENGINE_TYPES:
+            loc = loc[1:]
+        line, col = located.locate((profile, "outputs", name) + loc, prefer_key=err["type"] == "extra_forbidden")
+        where = ".".join(str(p) for p in loc) or "type"
+        message = err["msg"]
+        if err["type"] == "extra_forbidden":
+            message = f"unknown setting `{loc[-1]}`"
+        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"
+        raise ProfileError(f"{path}:{line}:{col}: target `{name}`, `{where}`: {message}") from None
+
+
+def _render_env(value: Any, path: Path) -> Any:
+    if isinstance(value, dict):
+        return {k: _render_env(v, path) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_render_env(v, path) for v in value]
+    if not isinstance(value, str) or "{{" not in value:
+        return value
+
+    def sub(match: re.Match) -> str:
+        name, default = match.group("name"), match.group("default")
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ProfileError(f"{path}: environment variable `{name}` is not set and has no default")
+
+    rendered = _ENV_VAR.sub(sub, value)
+    if "{{" in rendered:
+        raise ProfileError(f"{path}: only {{{{ env_var('NAME', 'default') }}}} is supported in profiles.yml "
+                           f"(found `{value}`)")
+    return rendered
