@@ -1,10 +1,11 @@
--- Staging of the raw product events: names the columns as the journey expects them and keeps the
--- JSON `properties` (the journey's `where: {format: csv}` reads its `format` key).
+-- Staging of the raw product events: drops rows without a user, normalizes event names and types.
+-- The journey maps these columns with `columns: {customer_id: user_id, event_name: event, occurred_at: ts}`
+-- and its `where: {format: csv}` reads the `format` key of the JSON `properties`.
 SELECT
     event_id,
-    user_id AS customer_id,
-    lower(trim(event)) AS event_name,
-    CAST(ts AS TIMESTAMP) AS occurred_at,
+    user_id,
+    lower(trim(event)) AS event,
+    CAST(ts AS TIMESTAMP) AS ts,
     properties
 FROM raw_events
 WHERE user_id IS NOT NULL

@@ -154,7 +154,7 @@ class JourneyCompiler:
         final = final.select(*[exp.alias_(self._status(i), status_column(i), quoted=True) for i in self.index.values()])
         final = final.from_(stage)
         for name, query in self.ctes:
-            final = final.with_(name, as_=query)
+            final = final.with_(name, as_=query, copy=False)
         return final
 
     def _customer_id(self) -> exp.Expr:

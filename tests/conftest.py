@@ -1,0 +1,101 @@
+"""Shared fixtures: an in-memory DuckDB run of one journey, and a project factory (dbt's style)."""
+
+from __future__ import annotations
+
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+from clg_metrics.compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
+from clg_metrics.spec import Journey
+
+EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
+                 "format": "VARCHAR", "value": "VARCHAR"}
+
+
+def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,
+                          as_of: datetime) -> dict[str, list[dict]]:
+    """Compile ``journey`` (a YAML-shaped dict) and run it on an in-memory DuckDB.
+
+    Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``;
+    the journey's sources are pointed at them. Returns the three output tables as row dicts.
+    """
+    doc = dict(journey)
+    doc["events"] = {"from": "events"}
+    if customers is not None:
+        doc["customers"] = {"from": "customers"}
+    else:
+        doc.pop("customers", None)
+    spec = Journey.model_validate(doc)
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
+    _insert(con, "events", list(EVENT_COLUMNS), events)
+    if customers is not None:
+        con.execute("CREATE TABLE customers (customer_id BIGINT, signed_up_at TIMESTAMP)")
+        _insert(con, "customers", ["customer_id", "signed_up_at"], customers)
+    source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
+    progress = JourneyCompiler(spec, source, as_of).compile()
+    con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
+    built = [(spec, "progress")]
+    tables = {"milestone_status": milestone_status(built), "customer_progress": customer_progress(built, as_of),
+              "funnel": funnel(built)}
+    out = {}
+    for name, query in tables.items():
+        cursor = con.execute(query.sql("duckdb"))
+        columns = [d[0] for d in cursor.description]
+        out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
+    con.close()
+    return out
+
+
+def _insert(con, table: str, columns: list[str], rows: list[dict]) -> None:
+    """Insert rows in one statement: one list parameter per column, zipped by unnest (executemany is slow)."""
+    if not rows:
+        return
+    unnests = ", ".join(f"unnest(${i + 1})" for i in range(len(columns)))
+    con.execute(f"INSERT INTO {table} SELECT {unnests}", [[r.get(c) for r in rows] for c in columns])
+
+
+@pytest.fixture
+def run_journey():
+    """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]} on DuckDB."""
+    return run_journey_on_duckdb
+
+
+PROFILES = """\
+test:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: target/test.duckdb
+      threads: 1
+"""
+
+
+@pytest.fixture
+def make_project(tmp_path):
+    """make_project({"milestones/x.yml": "...", "seeds/events.csv": "..."}) -> project dir.
+
+    A clg_project.yml (profile `test`) and profiles.yml are added unless given.
+    """
+
+    def make(files: dict[str, str], name: str = "proj") -> Path:
+        root = tmp_path / name
+        defaults = {"clg_project.yml": "name: test_project\nprofile: test\n", "profiles.yml": PROFILES}
+        for rel, text in {**defaults, **files}.items():
+            path = root / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text) if isinstance(text, str) else yaml.safe_dump(text))
+        (root / "milestones").mkdir(exist_ok=True)
+        return root
+
+    return make
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent

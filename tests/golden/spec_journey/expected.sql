@@ -1,0 +1,357 @@
+WITH ev AS (
+  SELECT
+    "user_id" AS "customer_id",
+    "event" AS "event_name",
+    CAST("ts" AS TIMESTAMP) AS "occurred_at",
+    "properties"
+  FROM stg_events
+  WHERE
+    NOT "user_id" IS NULL
+    AND NOT "event" IS NULL
+    AND NOT "ts" IS NULL
+    AND CAST("ts" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
+), agg AS (
+  SELECT
+    "customer_id" AS "customer_id",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'page_view') AS "l1",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'trial_started') AS "l2",
+    (
+      MIN("occurred_at", 5) FILTER(WHERE
+        "event_name" = 'search')
+    )[5] AS "l3_0",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'list_created') AS "l3_1",
+    (
+      MIN("occurred_at", 10) FILTER(WHERE
+        "event_name" = 'search')
+    )[10] AS "l4_0",
+    (
+      MIN("occurred_at", 2) FILTER(WHERE
+        "event_name" = 'list_created')
+    )[2] AS "l4_1",
+    (
+      MIN("occurred_at", 2) FILTER(WHERE
+        "event_name" = 'export' AND (
+          (
+            "properties" ->> '$.format'
+          ) = 'csv'
+        ))
+    )[2] AS "l4_2",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'upgrade') AS "l7_1_0",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'review') AS "l7_1_1",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'referral') AS "l7_1_2"
+  FROM ev
+  GROUP BY
+    "customer_id"
+), cust AS (
+  SELECT
+    "user_id" AS "customer_id",
+    MIN(CAST("created_at" AS TIMESTAMP)) AS "signed_up_at"
+  FROM stg_customers
+  WHERE
+    NOT "user_id" IS NULL
+  GROUP BY
+    "user_id"
+), s0 AS (
+  SELECT
+    COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
+    cust."signed_up_at" AS "signed_up_at",
+    agg."l1",
+    agg."l2",
+    agg."l3_0",
+    agg."l3_1",
+    agg."l4_0",
+    agg."l4_1",
+    agg."l4_2",
+    agg."l7_1_0",
+    agg."l7_1_1",
+    agg."l7_1_2"
+  FROM agg AS agg
+  FULL OUTER JOIN cust
+    ON agg."customer_id" = cust."customer_id"
+), pe_5 AS (
+  SELECT
+    *
+  FROM ev
+  WHERE
+    "event_name" = 'search'
+    OR "event_name" = 'list_created'
+    OR "event_name" = 'export'
+), pa_5 AS (
+  SELECT
+    "customer_id" AS "customer_id",
+    YEAR("occurred_at") * 12 + MONTH("occurred_at") AS "p",
+    (
+      MIN("occurred_at", 10) FILTER(WHERE
+        "event_name" = 'search')
+    )[10] AS "l5_0",
+    (
+      MIN("occurred_at", 2) FILTER(WHERE
+        "event_name" = 'list_created')
+    )[2] AS "l5_1",
+    (
+      MIN("occurred_at", 2) FILTER(WHERE
+        "event_name" = 'export')
+    )[2] AS "l5_2"
+  FROM pe_5
+  GROUP BY
+    "customer_id",
+    YEAR("occurred_at") * 12 + MONTH("occurred_at")
+), q_5 AS (
+  SELECT
+    "customer_id",
+    "p",
+    "m"
+  FROM (
+    SELECT
+      a."customer_id",
+      a."p",
+      CASE
+        WHEN NOT "l5_0" IS NULL AND NOT "l5_1" IS NULL AND NOT "l5_2" IS NULL
+        THEN GREATEST("l5_0", "l5_1", "l5_2")
+      END AS "m"
+    FROM pa_5 AS a
+  ) AS x
+  WHERE
+    NOT "m" IS NULL
+), pe_6 AS (
+  SELECT
+    *
+  FROM ev
+  WHERE
+    "event_name" = 'login'
+), pa_6 AS (
+  SELECT
+    "customer_id" AS "customer_id",
+    (
+      EPOCH_US("occurred_at") - 345600000000 - (
+        (
+          EPOCH_US("occurred_at") - 345600000000 % 604800000000
+        ) + 604800000000
+      ) % 604800000000
+    ) // 604800000000 AS "p",
+    (
+      MIN("occurred_at", 3) FILTER(WHERE
+        "event_name" = 'login')
+    )[3] AS "l6"
+  FROM pe_6
+  GROUP BY
+    "customer_id",
+    (
+      EPOCH_US("occurred_at") - 345600000000 - (
+        (
+          EPOCH_US("occurred_at") - 345600000000 % 604800000000
+        ) + 604800000000
+      ) % 604800000000
+    ) // 604800000000
+), q_6 AS (
+  SELECT
+    "customer_id",
+    "p",
+    "m"
+  FROM (
+    SELECT
+      "customer_id",
+      "p",
+      "m",
+      LAG("p", 3) OVER (PARTITION BY "customer_id" ORDER BY "p") AS "p_back"
+    FROM (
+      SELECT
+        a."customer_id",
+        a."p",
+        "l6" AS "m"
+      FROM pa_6 AS a
+    ) AS x
+    WHERE
+      NOT "m" IS NULL
+  ) AS y
+  WHERE
+    "p_back" = "p" - 3
+), s_1 AS (
+  SELECT
+    s.*,
+    s."l1" AS "r_1"
+  FROM s0 AS s
+), s_2 AS (
+  SELECT
+    s.*,
+    CASE
+      WHEN NOT s."l2" IS NULL AND NOT s."r_1" IS NULL
+      THEN GREATEST(s."l2", s."r_1")
+    END AS "r_2"
+  FROM s_1 AS s
+), s_3 AS (
+  SELECT
+    s.*,
+    CASE
+      WHEN NOT CASE
+        WHEN NOT s."l3_0" IS NULL AND NOT s."l3_1" IS NULL
+        THEN GREATEST(s."l3_0", s."l3_1")
+      END IS NULL
+      AND NOT s."r_2" IS NULL
+      THEN GREATEST(
+        CASE
+          WHEN NOT s."l3_0" IS NULL AND NOT s."l3_1" IS NULL
+          THEN GREATEST(s."l3_0", s."l3_1")
+        END,
+        s."r_2"
+      )
+    END AS "r_3"
+  FROM s_2 AS s
+), s_4 AS (
+  SELECT
+    s.*,
+    CASE
+      WHEN NOT CASE
+        WHEN NOT s."l4_0" IS NULL AND NOT s."l4_1" IS NULL AND NOT s."l4_2" IS NULL
+        THEN GREATEST(s."l4_0", s."l4_1", s."l4_2")
+      END IS NULL
+      AND NOT s."r_3" IS NULL
+      THEN GREATEST(
+        CASE
+          WHEN NOT s."l4_0" IS NULL AND NOT s."l4_1" IS NULL AND NOT s."l4_2" IS NULL
+          THEN GREATEST(s."l4_0", s."l4_1", s."l4_2")
+        END,
+        s."r_3"
+      )
+    END AS "r_4"
+  FROM s_3 AS s
+), j_5 AS (
+  SELECT
+    s."customer_id",
+    MIN(GREATEST(q."m", s."r_4")) AS "raw"
+  FROM s_4 AS s
+  JOIN q_5 AS q
+    ON q."customer_id" = s."customer_id"
+    AND q."p" >= YEAR(s."r_4") * 12 + MONTH(s."r_4")
+  GROUP BY
+    s."customer_id"
+), s_5 AS (
+  SELECT
+    s.*,
+    j_5."raw" AS "r_5"
+  FROM s_4 AS s
+  LEFT JOIN j_5
+    ON s."customer_id" = j_5."customer_id"
+), j_6 AS (
+  SELECT
+    s."customer_id",
+    MIN(GREATEST(q."m", s."r_5")) AS "raw"
+  FROM s_5 AS s
+  JOIN q_6 AS q
+    ON q."customer_id" = s."customer_id"
+    AND q."p" >= (
+      EPOCH_US(s."r_5") - 345600000000 - (
+        (
+          EPOCH_US(s."r_5") - 345600000000 % 604800000000
+        ) + 604800000000
+      ) % 604800000000
+    ) // 604800000000
+  GROUP BY
+    s."customer_id"
+), s_6 AS (
+  SELECT
+    s.*,
+    j_6."raw" AS "r_6"
+  FROM s_5 AS s
+  LEFT JOIN j_6
+    ON s."customer_id" = j_6."customer_id"
+), s_7 AS (
+  SELECT
+    s.*,
+    CASE
+      WHEN NOT s."signed_up_at" IS NULL
+      AND CASE
+        WHEN NOT CASE
+          WHEN NOT s."r_5" IS NULL AND NOT LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2") IS NULL
+          THEN GREATEST(s."r_5", LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2"))
+        END IS NULL
+        AND NOT s."r_6" IS NULL
+        THEN GREATEST(
+          CASE
+            WHEN NOT s."r_5" IS NULL AND NOT LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2") IS NULL
+            THEN GREATEST(s."r_5", LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2"))
+          END,
+          s."r_6"
+        )
+      END <= s."signed_up_at" + INTERVAL '90' DAY
+      THEN CASE
+        WHEN NOT CASE
+          WHEN NOT s."r_5" IS NULL AND NOT LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2") IS NULL
+          THEN GREATEST(s."r_5", LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2"))
+        END IS NULL
+        AND NOT s."r_6" IS NULL
+        THEN GREATEST(
+          CASE
+            WHEN NOT s."r_5" IS NULL AND NOT LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2") IS NULL
+            THEN GREATEST(s."r_5", LEAST(s."l7_1_0", s."l7_1_1", s."l7_1_2"))
+          END,
+          s."r_6"
+        )
+      END
+    END AS "r_7"
+  FROM s_6 AS s
+)
+SELECT
+  "customer_id",
+  "signed_up_at",
+  "r_1",
+  "r_2",
+  "r_3",
+  "r_4",
+  "r_5",
+  "r_6",
+  "r_7",
+  CASE WHEN NOT "r_1" IS NULL THEN 'reached' ELSE 'in_progress' END AS "status_1",
+  CASE
+    WHEN NOT "r_2" IS NULL
+    THEN 'reached'
+    WHEN "r_1" IS NULL
+    THEN 'not_eligible'
+    ELSE 'in_progress'
+  END AS "status_2",
+  CASE
+    WHEN NOT "r_3" IS NULL
+    THEN 'reached'
+    WHEN "r_2" IS NULL
+    THEN 'not_eligible'
+    ELSE 'in_progress'
+  END AS "status_3",
+  CASE
+    WHEN NOT "r_4" IS NULL
+    THEN 'reached'
+    WHEN "r_3" IS NULL
+    THEN 'not_eligible'
+    ELSE 'in_progress'
+  END AS "status_4",
+  CASE
+    WHEN NOT "r_5" IS NULL
+    THEN 'reached'
+    WHEN "r_4" IS NULL
+    THEN 'not_eligible'
+    ELSE 'in_progress'
+  END AS "status_5",
+  CASE
+    WHEN NOT "r_6" IS NULL
+    THEN 'reached'
+    WHEN "r_5" IS NULL
+    THEN 'not_eligible'
+    ELSE 'in_progress'
+  END AS "status_6",
+  CASE
+    WHEN NOT "r_7" IS NULL
+    THEN 'reached'
+    WHEN "r_6" IS NULL
+    THEN 'not_eligible'
+    WHEN "signed_up_at" IS NULL
+    THEN 'not_eligible'
+    WHEN "signed_up_at" + INTERVAL '90' DAY < CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
+    THEN 'missed'
+    ELSE 'in_progress'
+  END AS "status_7"
+FROM s_7
