@@ -127,7 +127,7 @@ def validate(**kwargs):
     """
     from .runner import load_context
 
-    ctx = load_context(_settings(kwargs), need_target=False)
+    ctx = load_context(_settings(kwargs))  # profiles.yml is checked too
     milestones = sum(len(j.journey.milestones) for j in ctx.project.journeys)
     click.echo(f"OK: {len(ctx.project.journeys)} journeys, {milestones} milestones, "
                f"{len(ctx.project.sql_models)} sql models, {len(ctx.project.seeds)} seeds.")

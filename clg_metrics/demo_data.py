@@ -36,6 +36,9 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import lru_cache
+from itertools import accumulate
+
 from pathlib import Path
 
 EVENT_NAMES: tuple[str, ...] = (
@@ -74,7 +77,8 @@ _MONTH_STARTS: tuple[int, ...] = tuple(
 _VISITOR, _INTEREST, _FIRST_VALUE, _REALIZATION, _CONTINUED, _HABIT, _GROWTH = range(7)
 # Shares of visitors per destination. The deep stages are set a little above the funnel they aim
 # for (~35/15/8/4/2.5/1 %) because people who arrive late in the year run out of year.
-_STAGE_WEIGHTS: tuple[float, ...] = (65.15, 20.8, 5.7, 4.5, 1.3, 0.95, 1.6)
+_STAGE_WEIGHTS: tuple[float, ...] = (64.5, 20.8, 6.2, 4.8, 1.3, 1.1, 1.3)
+
 
 
 
@@ -83,6 +87,8 @@ _STAGE_WEIGHTS: tuple[float, ...] = (65.15, 20.8, 5.7, 4.5, 1.3, 0.95, 1.6)
 _HOUR_WEIGHTS: tuple[int, ...] = (
     1, 1, 1, 1, 1, 2, 3, 5, 8, 10, 10, 10, 9, 10, 10, 9, 8, 6, 5, 4, 3, 2, 2, 1,
 )  # fmt: skip
+_HOURS = range(24)
+_HOUR_CUM: tuple[int, ...] = tuple(accumulate(_HOUR_WEIGHTS))  # same draws as weights=, less work
 _EXPORT_WEIGHTS: tuple[int, ...] = (62, 26, 12)  # csv is the format most people want
 
 _AUDIENCES: tuple[str, ...] = (
@@ -117,7 +123,7 @@ class _Person:
     def add(self, t: int, name: str, properties: dict[str, str] | None = None) -> None:
         """Record an event; events after the end of 2024 are dropped (the year ends first)."""
         if 0 <= t < _YEAR_END:
-            props = json.dumps(properties or {}, separators=(",", ":"), sort_keys=True)
+            props = _properties_json(tuple(sorted(properties.items()))) if properties else "{}"
             self.events.append((t, len(self.events), name, props))
 
     def first_moment(self) -> int:
@@ -128,6 +134,12 @@ class _Person:
 
 
 # --------------------------------------------------------------------------------------- helpers
+
+
+@lru_cache(maxsize=4096)
+def _properties_json(items: tuple[tuple[str, str], ...]) -> str:
+    """Compact JSON with sorted keys; cached, as the same few property sets repeat all year."""
+    return json.dumps(dict(items), separators=(",", ":"), sort_keys=True)
 
 
 def _poisson(rng: random.Random, lam: float) -> int:
@@ -150,7 +162,7 @@ def _moment_between(rng: random.Random, lo: int, hi: int) -> int:
     first_day, last_day = lo // _DAY, (hi - 1) // _DAY
     for _ in range(4):
         day = rng.randint(first_day, last_day)
-        t = day * _DAY + rng.choices(range(24), _HOUR_WEIGHTS)[0] * _HOUR + rng.randrange(_HOUR)
+        t = day * _DAY + rng.choices(_HOURS, cum_weights=_HOUR_CUM)[0] * _HOUR + rng.randrange(_HOUR)
         if lo <= t < hi:
             return t
     return rng.randrange(lo, hi)
@@ -257,6 +269,9 @@ def _start_trial(rng: random.Random, person: _Person) -> bool:
     person.add(signup, "trial_started")
     depth = max(person.stage - 1, 0)
     person.channel = rng.choices(CHANNELS, (45, 30, 15 + 4 * depth, 10 + 3 * depth))[0]
+    # Most start on the free plan; a few (more among serious agencies) pay from day one.
+    person.plan = rng.choices(PLANS, (88, 8, 4) if depth >= 2 else (97, 2, 1))[0]
+
     person.created_at = signup
     if person.channel == "partner" and rng.random() < 0.3:
         # An agency partner provisioned the account before the user first showed up: the
@@ -307,10 +322,10 @@ def _month_plan(
     heavy-tailed intensity, a month-to-month wobble and a slow fade, scaled to partial months."""
     plan = []
     for i, (lo, hi) in enumerate(windows):
-        level = person.intensity * rng.lognormvariate(0.0, 0.35) * 0.92**i
+        level = person.intensity * rng.lognormvariate(0.0, 0.35) * 0.95**i
         share = max((hi - lo) / (30.4 * _DAY), 0.15)
         plan.append((
-            _poisson(rng, 26.0 * level * share),
+            _poisson(rng, 30.0 * level * share),
             _poisson(rng, 3.2 * level * share),
             _export_formats(rng, _poisson(rng, 2.9 * level * share)),
         ))  # fmt: skip
@@ -354,7 +369,8 @@ def _customer(rng: random.Random, person: _Person) -> None:
     signup, stage = person.signup, person.stage
     first_month = _month_of(signup)
     if stage == _REALIZATION:
-        n_months = max(2, 1 + int(rng.paretovariate(1.1)))
+        n_months = max(2, 1 + int(rng.paretovariate(0.9)))
+
     elif stage == _CONTINUED:
         n_months = 3 + int(rng.paretovariate(0.9))
     else:
@@ -401,7 +417,8 @@ def _customer(rng: random.Random, person: _Person) -> None:
     for week in range(signup // _WEEK, (life_end - 1) // _WEEK + 1):
         lo, hi = max(week * _WEEK, signup + _HOUR), min((week + 1) * _WEEK, life_end)
         level = person.intensity * 0.9 ** ((week * _WEEK - signup) / (30.4 * _DAY))
-        n = _poisson(rng, min(3.0 * level, 9.0))
+        n = _poisson(rng, min(3.4 * level, 10.0))
+
         if streak and streak[0] <= week <= streak[1]:
             n = max(n, rng.randint(3, 6))
         logins += _logins_between(rng, person, lo, hi, n)
@@ -529,7 +546,14 @@ def _build(customers: int, seed: int) -> tuple[list[list[str]], list[list[str]]]
 
 
 def _timestamp(t: int) -> str:
-    return (_START + timedelta(seconds=t)).strftime("%Y-%m-%d %H:%M:%S")
+    """``YYYY-MM-DD HH:MM:SS`` (UTC, no zone) of a moment in seconds since 2024-01-01."""
+    day, rest = divmod(t, _DAY)
+    return f"{_day_text(day)} {rest // _HOUR:02d}:{rest % _HOUR // _MINUTE:02d}:{rest % _MINUTE:02d}"
+
+
+@lru_cache(maxsize=None)
+def _day_text(day: int) -> str:
+    return (_START + timedelta(days=day)).strftime("%Y-%m-%d")
 
 
 def _write_csv(path: Path, header: Sequence[str], rows: list[list[str]]) -> None:

@@ -15,7 +15,9 @@ from pydantic import ValidationError
 
 from .errors import ErrorCollector, Problem, SpecError, did_you_mean, one_of
 from .project import PROJECT_FILE, ProjectConfig, project_paths
-from .spec import Journey, MilestoneCondition, AllCondition, AnyCondition, known_keys
+from .spec import CONDITION_KEYS, AllCondition, AnyCondition, Journey, MilestoneCondition, keys_at
+
+MODIFIER_KEYS = ("per", "streak", "within", "at_least", "where", "distinct")
 from .sql_models import SqlSource, parse_sql_model
 from .yaml_loader import LocatedYaml, load_yaml, read_text
 
@@ -117,7 +119,7 @@ def _load_config(root: Path, errors: ErrorCollector) -> ProjectConfig:
     try:
         return ProjectConfig.model_validate(located.data)
     except ValidationError as exc:
-        errors.extend(pydantic_problems(exc, located))
+        errors.extend(pydantic_problems(exc, located, ProjectConfig))
         return ProjectConfig()
 
 
@@ -145,22 +147,22 @@ def _load_journey(path: Path, errors: ErrorCollector) -> LoadedJourney | None:
     try:
         journey = Journey.model_validate(located.data)
     except ValidationError as exc:
-        errors.extend(pydantic_problems(exc, located))
+        errors.extend(pydantic_problems(exc, located, Journey))
         return None
     return LoadedJourney(journey, located)
 
 
-def pydantic_problems(exc: ValidationError, located: LocatedYaml) -> list[Problem]:
+def pydantic_problems(exc: ValidationError, located: LocatedYaml, model: type) -> list[Problem]:
     """pydantic's errors as located problems with a hint on what to change."""
     problems = []
-    keys = known_keys()
     for err in exc.errors():
         loc = _strip_union_tags(tuple(err["loc"]))
         kind = err["type"]
         hint = None
         if kind == "extra_forbidden":
             message = f"unknown key `{loc[-1]}`"
-            hint = did_you_mean(str(loc[-1]), keys) or "remove it"
+            keys = keys_at(model, loc[:-1], located.data)
+            hint = did_you_mean(str(loc[-1]), keys) or (one_of(keys) if keys else "remove it")
             problems.append(located.problem(loc, message, hint, prefer_key=True))
             continue
         if kind == "missing":
@@ -171,6 +173,13 @@ def pydantic_problems(exc: ValidationError, located: LocatedYaml) -> list[Proble
             hint = "use lowercase letters, digits and _, starting with a letter"
         elif kind == "string_pattern_mismatch":
             message = f"`{err.get('input')}` is not a valid name here"
+        elif kind == "condition_kind":
+            message = err["msg"]
+            node = _data_at(located.data, loc)
+            if isinstance(node, dict):
+                unknown = [k for k in node if k not in CONDITION_KEYS + MODIFIER_KEYS]
+                hint = next((did_you_mean(str(k), CONDITION_KEYS) for k in unknown
+                             if did_you_mean(str(k), CONDITION_KEYS)), None)
         elif kind == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
         else:
@@ -180,6 +189,15 @@ def pydantic_problems(exc: ValidationError, located: LocatedYaml) -> list[Proble
             message = f"`{field_name}`: {message}"
         problems.append(located.problem(loc, message, hint))
     return _dedupe(problems)
+
+
+def _data_at(data: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def _strip_union_tags(loc: tuple) -> tuple:
@@ -246,8 +264,10 @@ def check_journey(loaded: LoadedJourney, project: Project, errors: ErrorCollecto
             else:
                 index[milestone.milestone] = len(index)
 
-    deps: dict[str, set[str]] = {}
     order = [m for _, m in journey.milestones]
+    if len(index) != len(order):
+        return  # duplicate names are reported above; references between them would be ambiguous
+    deps: dict[str, set[str]] = {}
     for position, (p_i, m_i, milestone) in enumerate(_positions(journey)):
         base = ("phases", p_i, "milestones", m_i)
         name = milestone.milestone
@@ -267,7 +287,7 @@ def check_journey(loaded: LoadedJourney, project: Project, errors: ErrorCollecto
             elif journey.order == "sequential" and index[ref] >= position:
                 errors.extend([src.problem(loc + ("milestone",), f"`{name}` refers to `{ref}`, which is not "
                                            "an earlier milestone", "under `order: sequential` a milestone may "
-                                           "refer only to earlier ones (or use `order: independent`)")])
+                                           "refer only to earlier ones; or use `order: independent`")])
             else:
                 deps[name].add(ref)
         within = milestone.effective_within

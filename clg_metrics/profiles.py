@@ -88,8 +88,10 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
     name = target or body.get("target") or next(iter(outputs))
     if name not in outputs:
         hint = did_you_mean(str(name), outputs) or one_of(outputs)
-        raise ProfileError(f"{path}: profile `{profile}` has no target `{name}` ({hint})")
-    raw = _render_env(outputs[name], path)
+        where = f"{path}" if target else "{}:{}:{}".format(path, *located.locate((profile, "target")))
+        origin = " (from --target)" if target else ""
+        raise ProfileError(f"{where}: profile `{profile}` has no target `{name}`{origin} ({hint})")
+    raw = _render_env(outputs[name], located, (profile, "outputs", name))
     try:
         return str(name), _TargetHolder(target=raw).target
     except ValidationError as exc:
@@ -101,17 +103,19 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
         where = ".".join(str(p) for p in loc) or "type"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            message = f"unknown setting `{loc[-1]}`"
+            settings = [f.alias or n for n, f in type(default_target()).model_fields.items()]
+            message = f"unknown setting `{loc[-1]}` ({did_you_mean(str(loc[-1]), settings) or one_of(settings)})"
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"
         raise ProfileError(f"{path}:{line}:{col}: target `{name}`, `{where}`: {message}") from None
 
 
-def _render_env(value: Any, path: Path) -> Any:
+def _render_env(value: Any, located, loc: tuple) -> Any:
+    """Replace {{ env_var(...) }} in every string value; errors name the line of the value."""
     if isinstance(value, dict):
-        return {k: _render_env(v, path) for k, v in value.items()}
+        return {k: _render_env(v, located, loc + (k,)) for k, v in value.items()}
     if isinstance(value, list):
-        return [_render_env(v, path) for v in value]
+        return [_render_env(v, located, loc + (i,)) for i, v in enumerate(value)]
     if not isinstance(value, str) or "{{" not in value:
         return value
 
@@ -121,10 +125,13 @@ def _render_env(value: Any, path: Path) -> Any:
             return os.environ[name]
         if default is not None:
             return default
-        raise ProfileError(f"{path}: environment variable `{name}` is not set and has no default")
+        line, col = located.locate(loc)
+        raise ProfileError(f"{located.path}:{line}:{col}: environment variable `{name}` is not set and has no "
+                           f"default (set it, or give one: {{{{ env_var('{name}', 'default') }}}})")
 
     rendered = _ENV_VAR.sub(sub, value)
     if "{{" in rendered:
-        raise ProfileError(f"{path}: only {{{{ env_var('NAME', 'default') }}}} is supported in profiles.yml "
-                           f"(found `{value}`)")
+        line, col = located.locate(loc)
+        raise ProfileError(f"{located.path}:{line}:{col}: only {{{{ env_var('NAME', 'default') }}}} is supported "
+                           f"in profiles.yml (found `{value}`)")
     return rendered

@@ -7,7 +7,8 @@ sources) live in ``loader.py``; this module checks the shape of one document.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
     BaseModel,
@@ -258,11 +259,49 @@ class Journey(_Model):
         return [(phase, m) for phase in self.phases for m in phase.milestones]
 
 
-def known_keys() -> set[str]:
-    """Every key the journey language knows, for "did you mean" hints on unknown keys."""
-    keys: set[str] = set()
-    for model in (Within, EventCondition, AllCondition, AnyCondition, MilestoneCondition, Milestone, Phase,
-                  Job, EventColumns, CustomerColumns, EventsSource, CustomersSource, Journey):
-        for name, info in model.model_fields.items():
-            keys.add(info.alias or name)
-    return keys
+def keys_at(model: type[BaseModel], path: tuple, data: Any) -> list[str]:
+    """The keys allowed in the mapping at ``path`` of ``data`` validated as ``model``.
+
+    Used for "did you mean" hints: an unknown key is compared with the keys valid at its place,
+    not with every key of the language.
+    """
+    annotation: Any = model
+    node = data
+    for part in path:
+        annotation = _concrete(annotation, node)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = next((f for n, f in annotation.model_fields.items() if (f.alias or n) == part), None)
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif get_origin(annotation) in (list, dict):
+            annotation = get_args(annotation)[-1]
+        else:
+            return []
+        try:
+            node = node[part]
+        except (KeyError, IndexError, TypeError):
+            node = None
+    annotation = _concrete(annotation, node)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [f.alias or n for n, f in annotation.model_fields.items()]
+    return []
+
+
+def _concrete(annotation: Any, node: Any) -> Any:
+    """Unwrap Annotated and pick the union member that ``node`` is meant to be."""
+    while get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    if get_origin(annotation) in (Union, UnionType):
+        members = [_concrete(a, node) for a in get_args(annotation)]
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        kind = _condition_kind(node)
+        for m in models:
+            if kind is not None and kind in m.model_fields:
+                return m
+        if isinstance(node, list):
+            return next((m for m in members if get_origin(m) is list), members[0])
+        if isinstance(node, dict) and models:
+            return models[0]
+        return members[0]
+    return annotation
