@@ -8,6 +8,7 @@ build or check, 2 bad usage or configuration (``--debug`` shows the traceback in
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -68,18 +69,40 @@ def handle_errors(func):
         debug = kwargs.pop("debug", False)
         from .errors import ClgError
 
+        code = EXIT_OK
         try:
-            return func(*args, **kwargs)
+            func(*args, **kwargs)
         except ClgError as exc:
             if debug:
                 raise
             click.secho(f"Error: {exc}" if "\n" not in str(exc) else f"Error:\n{exc}", fg="red", err=True)
-            sys.exit(exc.exit_code)
+            code = exc.exit_code
         except KeyboardInterrupt:
             click.secho("Interrupted: the last published outputs are unchanged.", fg="red", err=True)
-            sys.exit(EXIT_FAILED)
+            code = EXIT_FAILED
+        if code:
+            sys.exit(code)
 
     return wrapper
+
+
+def entrypoint() -> None:
+    """The console script: run the CLI; after great-expectations ran, skip interpreter teardown.
+
+    With duckdb 2.0, GX's SQLAlchemy path leaves objects that nanobind reports as ~40 lines of
+    "leaked instance" on stderr at teardown; nothing is left to clean up by then (files are
+    closed, results written), so the process leaves without it.
+    """
+    try:
+        main()
+        code = EXIT_OK
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (EXIT_OK if exc.code is None else EXIT_USAGE)
+    if "great_expectations" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -174,14 +197,15 @@ def seed(**kwargs):
     from .runner import build, load_context
 
     ctx = load_context(_settings(kwargs))
-    results = build(ctx, seeds_only=True, on_result=_print_result)
-    click.echo(f"Loaded {len(results)} seeds.")
+    report = build(ctx, seeds_only=True, on_result=_print_result)
+    click.echo(f"Loaded {len(report.models)} seeds.")
 
 
 @main.command(name="build")
 @project_options
+@click.option("--skip-checks", is_flag=True, help="Build without running the data-quality checks.")
 @handle_errors
-def build_(**kwargs):
+def build_(skip_checks, **kwargs):
     """Load seeds, run sql/ models and journeys, and publish the output tables.
 
     The new tables replace the published ones in one transaction, only when every model built.
@@ -195,9 +219,41 @@ def build_(**kwargs):
     ctx = load_context(_settings(kwargs))
     click.echo(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
                f"on {ctx.target_name} ({ctx.target.type})")
-    results = build(ctx, on_result=_print_result)
-    total = sum(r.seconds for r in results)
-    click.echo(f"Done: {len(results)} models built and published in {total:.2f}s.")
+    report = build(ctx, run_checks=not skip_checks, on_result=_print_result, on_checks=print_checks)
+    total = sum(r.seconds for r in report.models)
+    warned = sum(1 for r in report.checks if r.status != "pass")
+    checks = f", {len(report.checks)} checks ({warned} warnings)" if report.checks else ""
+    click.echo(f"Done: {len(report.models)} models built and published in {total:.2f}s{checks}.")
+
+
+@main.command(name="test")
+@project_options
+@handle_errors
+def test_(**kwargs):
+    """Run the data-quality checks alone on the published tables (results go to dq_results).
+
+    Exits 1 if a check of severity error fails.
+
+    \b
+    Example:
+      clg-metrics test --select audience_research
+    """
+    from .runner import load_context, test
+
+    ctx = load_context(_settings(kwargs))
+    report = test(ctx, on_checks=print_checks)
+    failed = sum(1 for r in report.checks if r.status != "pass")
+    click.echo(f"Done: {len(report.checks)} checks, {failed} not passing (warnings only).")
+
+
+def print_checks(results) -> None:
+    """Check results as a short table: status, severity, check, relation, unexpected count."""
+    if not results:
+        return
+    rows = [(r.status.upper(), r.check.severity, r.check.name, r.check.relation,
+             r.unexpected_count if r.unexpected_count is not None else "", (r.sample or "")[:60]) for r in results]
+    click.echo(format_table(["status", "severity", "check", "relation", "unexpected", "sample"], rows,
+                            footer=False))
 
 
 @main.command()
@@ -221,7 +277,7 @@ def show(table, limit, **kwargs):
     click.echo(format_table(columns, rows))
 
 
-def format_table(columns, rows) -> str:
+def format_table(columns, rows, footer: bool = True) -> str:
     """Rows as an aligned text table (numbers right-aligned)."""
     def text(v):
         if v is None:
@@ -238,7 +294,8 @@ def format_table(columns, rows) -> str:
         return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
     out = [line(list(columns)), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]
-    out.append(f"({len(rows)} rows)")
+    if footer:
+        out.append(f"({len(rows)} rows)")
     return "\n".join(out)
 
 
@@ -261,4 +318,4 @@ def ls(**kwargs):
 
 
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    entrypoint()

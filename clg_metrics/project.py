@@ -11,6 +11,7 @@ from typing import Any
 
 from pydantic import Field
 
+from .checks.catalog import CheckDecl
 from .spec import Identifier, _Model
 
 PROJECT_FILE = "clg_project.yml"
@@ -23,6 +24,13 @@ class Paths(_Model):
     target: str = "target"
 
 
+class ModelConfig(_Model):
+    """Settings of one seed or sql/ model, under ``models:`` in clg_project.yml."""
+
+    checks: list[CheckDecl] = Field(default_factory=list)
+    description: str | None = None
+
+
 class ProjectConfig(_Model):
     """The settings of ``clg_project.yml``."""
 
@@ -30,6 +38,7 @@ class ProjectConfig(_Model):
     profile: str | None = None
     vars: dict[str, Any] = Field(default_factory=dict)
     paths: Paths = Paths()
+    models: dict[str, ModelConfig] = Field(default_factory=dict)
     sql_dialect: str = "duckdb"  # the dialect sql/ models and `where` strings are written in
     version: int | str | None = None
 

@@ -18,7 +18,9 @@ from typing import Any, Callable
 
 from . import __version__
 from .engines import Engine, connect
-from .errors import BuildError, ClgError
+from .checks.derive import output_checks, source_checks
+from .checks.results import DQ_TABLE, dq_rows_query
+from .errors import BuildError, ChecksFailed, ClgError
 from .loader import Project, load_project
 from .models import OUTPUTS, Dag, Model, build_dag, progress_model_name
 from .profiles import find_profiles, load_target
@@ -137,44 +139,150 @@ def write_manifest(ctx: Context, dag: Dag, dialect: str) -> None:
     _write_json(ctx.target_dir / "manifest.json", manifest)
 
 
-def build(ctx: Context, seeds_only: bool = False,
-          on_result: Callable[[ModelResult], None] | None = None) -> list[ModelResult]:
-    """Materialize the DAG (or only the seeds) and publish it atomically; raise BuildError on failure."""
+@dataclass
+class BuildReport:
+    models: list[ModelResult] = field(default_factory=list)
+    checks: list = field(default_factory=list)  # checks.gx.CheckResult
+
+
+def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True,
+          on_result: Callable[[ModelResult], None] | None = None,
+          on_checks: Callable[[list], None] | None = None) -> BuildReport:
+    """Materialize the DAG (or only the seeds), check it, and publish it atomically.
+
+    Order: seeds and sql/ models; source checks; journeys and outputs; output checks; publish.
+    An error-severity check failure or a failing model raises (exit 1) before anything is
+    published; the check results still land in dq_results.
+    """
     engine = connect(ctx.target, ctx.project.root)
-    results: list[ModelResult] = []
+    report = BuildReport()
     started = time.perf_counter()
     try:
         engine.drop([t for t in engine.tables() if t.startswith(STAGED_PREFIX)])  # leftovers of a killed build
         existing = _reusable_progress_tables(ctx, engine)
         dag = compile_dag(ctx, engine, existing)
         models = [m for m in dag.ordered() if m.kind == "seed"] if seeds_only else _selected(ctx, dag)
-        built: set[str] = set()
+        run = _Run(ctx, engine, report, on_result, on_checks)
+        later = [m for m in models if m.kind in ("journey", "output")]
+        run.materialize([m for m in models if m.kind in ("seed", "sql")], later=later)
+        if not seeds_only:
+            if run_checks:
+                run.check(source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
+            run.materialize(later)
+            if run_checks:
+                run.check(output_checks(ctx.project, ctx.selected_journeys()))
+        run.publish(include_models=True)
+        write_compiled(ctx, dag, engine.dialect)
+    finally:
+        _write_run_results(ctx, report, time.perf_counter() - started)
+        engine.close()
+    return report
 
+
+def test(ctx: Context, on_checks: Callable[[list], None] | None = None) -> BuildReport:
+    """Run the checks alone on the published tables, and append their results to dq_results."""
+    engine = connect(ctx.target, ctx.project.root)
+    report = BuildReport()
+    started = time.perf_counter()
+    try:
+        run = _Run(ctx, engine, report, None, on_checks)
+        checks = source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns)
+        checks += output_checks(ctx.project, ctx.selected_journeys())
+        run.check(checks)
+        run.publish(include_models=False)
+    finally:
+        _write_run_results(ctx, report, time.perf_counter() - started)
+        engine.close()
+    return report
+
+
+class _Run:
+    """One build's state: what is staged so far, and the check results to record."""
+
+    def __init__(self, ctx, engine, report, on_result, on_checks):
+        self.ctx, self.engine, self.report = ctx, engine, report
+        self.on_result, self.on_checks = on_result, on_checks
+        self.built: list[str] = []
+        self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+
+    def physical(self, relation: str) -> str:
+        """The table a relation is read from now: its staged twin if this run built it."""
+        if relation in self.built:
+            return f"{self.engine.schema}.{STAGED_PREFIX}{relation}"
+        if "." in relation:
+            return relation
+        return f"{self.engine.schema}.{relation}"
+
+    def columns(self, relation: str) -> list[str] | None:
+        return self.engine.columns(self.physical(relation))
+
+    def materialize(self, models: list[Model], later: list[Model] = ()) -> None:
+        """Build ``models`` as staged twins; on a failure report the rest (and ``later``) as skipped."""
         def staged_name(name: str) -> str | None:
-            return STAGED_PREFIX + name if name in built else None
+            return STAGED_PREFIX + name if name in self.built else None
 
         failed: ModelResult | None = None
         for model in models:
             if failed is not None:
                 result = ModelResult(model.name, model.kind, "skipped", message=f"skipped: {failed.name} failed")
             else:
-                result = _run_model(engine, model, staged_name)
+                result = _run_model(self.engine, model, staged_name)
                 if result.status == "error":
                     failed = result
                 else:
-                    built.add(model.name)
-            results.append(result)
-            if on_result:
-                on_result(result)
+                    self.built.append(model.name)
+            self.report.models.append(result)
+            if self.on_result:
+                self.on_result(result)
         if failed is not None:
-            engine.drop([STAGED_PREFIX + n for n in built])
+            for model in later:
+                self.report.models.append(ModelResult(model.name, model.kind, "skipped",
+                                                      message=f"skipped: {failed.name} failed"))
+            self.abort()
             raise BuildError(f"model `{failed.name}` failed, nothing was published: {failed.message}")
-        engine.publish([(STAGED_PREFIX + m.name, m.name) for m in models if m.name in built])
-        write_compiled(ctx, dag, engine.dialect)
-    finally:
-        _write_run_results(ctx, results, time.perf_counter() - started)
-        engine.close()
-    return results
+
+    def check(self, checks: list) -> None:
+        if not checks:
+            return
+        from .checks.gx import run_checks
+
+        results = run_checks(self.engine, checks, self.physical)
+        self.report.checks.extend(results)
+        if self.on_checks:
+            self.on_checks(results)
+        failed = [r for r in results if r.check.severity == "error" and r.status != "pass"]
+        if failed:
+            self.abort()
+            first = failed[0]
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            raise ChecksFailed(f"check `{first.check.name}` on `{first.check.relation}` {first.status}ed"
+                               f"{more}: {first.unexpected_count if first.unexpected_count is not None else '?'} "
+                               f"unexpected, sample {first.sample}; nothing was published")
+
+    def _stage_dq_results(self) -> bool:
+        if not self.report.checks:
+            return DQ_TABLE not in self.engine.tables() and self._create_dq(None)
+        previous = f"{self.engine.schema}.{DQ_TABLE}" if DQ_TABLE in self.engine.tables() else None
+        return self._create_dq(previous)
+
+    def _create_dq(self, previous: str | None) -> bool:
+        checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        query = dq_rows_query(self.run_id, checked_at, self.report.checks, previous)
+        self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, query.sql(self.engine.dialect))
+        return True
+
+    def abort(self) -> None:
+        """Drop what this run staged, but still record its check results."""
+        self.engine.drop([STAGED_PREFIX + n for n in self.built])
+        self.built = []
+        if self.report.checks:
+            self.publish(include_models=False)
+
+    def publish(self, include_models: bool) -> None:
+        renames = [(STAGED_PREFIX + n, n) for n in self.built] if include_models else []
+        if self._stage_dq_results():
+            renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
+        self.engine.publish(renames)
 
 
 def _selected(ctx: Context, dag: Dag) -> list[Model]:
@@ -220,12 +328,16 @@ def _run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | 
     return ModelResult(model.name, model.kind, "success", time.perf_counter() - started, rows)
 
 
-def _write_run_results(ctx: Context, results: list[ModelResult], elapsed: float) -> None:
+def _write_run_results(ctx: Context, report: BuildReport, elapsed: float) -> None:
     payload = {
         "metadata": {"clg_metrics_version": __version__, "generated_at": _now(),
                      "as_of": ctx.as_of.isoformat(sep=" "), "target": ctx.target_name},
         "elapsed_time": round(elapsed, 3),
-        "results": [asdict(r) | {"seconds": round(r.seconds, 3)} for r in results],
+        "results": [asdict(r) | {"seconds": round(r.seconds, 3)} for r in report.models],
+        "checks": [{"name": r.check.name, "relation": r.check.relation, "column": r.check.column,
+                    "expectation": r.check.expectation, "severity": r.check.severity, "status": r.status,
+                    "unexpected_count": r.unexpected_count, "sample": r.sample, "seconds": round(r.seconds, 3)}
+                   for r in report.checks],
     }
     _write_json(ctx.target_dir / "run_results.json", payload)
 

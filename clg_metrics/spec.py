@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from . import filters
+from .checks.catalog import CheckDecl
 
 IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
 Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=63)]
@@ -235,11 +236,13 @@ class CustomerColumns(_Model):
 class EventsSource(_Model):
     from_: Relation = Field(alias="from")
     columns: EventColumns = EventColumns()
+    checks: list[CheckDecl] = Field(default_factory=list)
 
 
 class CustomersSource(_Model):
     from_: Relation = Field(alias="from")
     columns: CustomerColumns = CustomerColumns()
+    checks: list[CheckDecl] = Field(default_factory=list)
 
 
 class Journey(_Model):

@@ -1,0 +1,164 @@
+"""Which checks a build runs: derived from the journeys, and declared by users under ``checks:``.
+
+Source checks run on the journeys' inputs before any journey is built; output checks run on the
+staged outputs before they are published. SQL-shaped checks are ``UnexpectedRowsExpectation``s
+whose query is a sqlglot tree reading the sentinel table ``__batch__`` (GX's ``{batch}``), so that
+relation names are filled in when the run knows them and values still reach SQL as literals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from sqlglot import exp
+
+from ..compiler.sqlfns import col, timestamp
+from ..filters import literal
+from ..loader import Project
+from ..spec import AllCondition, AnyCondition, EventCondition
+from .catalog import CheckDecl
+
+BATCH = "__clg_gx_batch__"  # stands for GX's {batch} until the check runs
+UNEXPECTED_ROWS = "UnexpectedRowsExpectation"
+
+
+@dataclass
+class CheckSpec:
+    """One check: a GX expectation (class name and arguments) on one relation."""
+
+    name: str
+    relation: str  # a seed, sql model, warehouse table or output, as the project names it
+    expectation: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    severity: Literal["warn", "error"] = "error"
+    stage: Literal["source", "output"] = "source"
+    column: str | None = None
+    query: exp.Query | None = None  # for UnexpectedRowsExpectation: reads BATCH and maybe other relations
+
+    @property
+    def key(self) -> tuple:
+        return (self.relation, self.name)
+
+
+def _batch(alias: str | None = None) -> exp.Expr:
+    """The checked relation. GX substitutes ``{batch}`` with an aliased subquery, so an alias of
+    our own goes on a wrapping subquery."""
+    table = exp.to_table(BATCH)
+    return exp.select("*").from_(table).subquery(alias) if alias else table
+
+
+def _declared(relation: str, decl: CheckDecl, stage: str = "source") -> CheckSpec:
+    args = decl.arguments
+    column = args.get("column") or args.get("column_A")
+    name = decl.name or ".".join(p for p in (relation.split(".")[-1], column, decl.expect.removeprefix("expect_")) if p)
+    return CheckSpec(name, relation, decl.gx_class, args, decl.severity, stage, column)
+
+
+def _event_names(condition) -> list[str]:
+    if isinstance(condition, EventCondition):
+        return list(condition.event_names)
+    if isinstance(condition, (AllCondition, AnyCondition)):
+        children = condition.all if isinstance(condition, AllCondition) else condition.any
+        return [n for c in children for n in _event_names(c)]
+    return []
+
+
+def source_checks(project: Project, as_of: datetime, journeys: list[str] | None = None,
+                  source_columns=None) -> list[CheckSpec]:
+    """Checks on the journeys' events and customers sources, derived and declared (deduplicated)."""
+    checks: dict[tuple, CheckSpec] = {}
+
+    def add(check: CheckSpec) -> None:
+        checks.setdefault(check.key, check)
+
+    for loaded in project.journeys:
+        if journeys is not None and loaded.name not in journeys:
+            continue
+        journey = loaded.journey
+        events, mapping = journey.events.from_.lower(), journey.events.columns
+        short = events.split(".")[-1]
+        for canonical in ("customer_id", "event_name", "occurred_at"):
+            column = getattr(mapping, canonical)
+            add(CheckSpec(f"{short}.{column}.not_null", events, "ExpectColumnValuesToNotBeNull",
+                          {"column": column}, "error", column=column))
+        columns = source_columns(events) if source_columns else None
+        if columns is not None and "event_id" in columns:
+            add(CheckSpec(f"{short}.event_id.unique", events, "ExpectColumnValuesToBeUnique", {"column": "event_id"},
+                          "error", column="event_id"))
+        occurred = exp.cast(col(mapping.occurred_at), exp.DataType.Type.TIMESTAMP)
+        after = exp.select("*").from_(_batch()).where(exp.GT(this=occurred, expression=timestamp(as_of)))
+        add(CheckSpec(f"{short}.{mapping.occurred_at}.at_or_before_as_of", events, UNEXPECTED_ROWS, {}, "warn",
+                      column=mapping.occurred_at, query=after))
+        names = sorted({n for _, m in journey.milestones for n in _event_names(m.reached_when)})
+        if names:
+            used = exp.Values(expressions=[exp.Tuple(expressions=[literal(n)]) for n in names],
+                              alias=exp.TableAlias(this=exp.to_identifier("v"),
+                                                   columns=[exp.to_identifier("event_name")]))
+            seen = exp.select("1").from_(_batch("e")).where(
+                exp.EQ(this=col(mapping.event_name, "e"), expression=col("event_name", "v")))
+            missing = exp.select(col("event_name", "v")).from_(used).where(exp.Not(this=exp.Exists(this=seen)))
+            add(CheckSpec(f"{short}.{journey.journey}.event_names_occur", events, UNEXPECTED_ROWS, {}, "warn",
+                          column=mapping.event_name, query=missing))
+        for decl in journey.events.checks:
+            add(_declared(events, decl))
+        if journey.customers is not None:
+            customers, cmap = journey.customers.from_.lower(), journey.customers.columns
+            add(CheckSpec(f"{customers.split('.')[-1]}.{cmap.customer_id}.unique", customers,
+                          "ExpectColumnValuesToBeUnique", {"column": cmap.customer_id}, "error", column=cmap.customer_id))
+            known = exp.select("1").from_(exp.alias_(exp.to_table(customers), "c")).where(
+                exp.EQ(this=col(cmap.customer_id, "c"), expression=col(mapping.customer_id, "e")))
+            orphans = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("e"))).from_(_batch("e")).where(
+                exp.and_(exp.Not(this=exp.Is(this=col(mapping.customer_id, "e"), expression=exp.null())),
+                         exp.Not(this=exp.Exists(this=known))))
+            add(CheckSpec(f"{short}.{mapping.customer_id}.in_{customers.split('.')[-1]}", events, UNEXPECTED_ROWS,
+                          {}, "warn", column=mapping.customer_id, query=orphans))
+            for decl in journey.customers.checks:
+                add(_declared(customers, decl))
+    for relation, config in project.config.models.items():
+        for decl in config.checks:
+            add(_declared(relation.lower(), decl))
+    return list(checks.values())
+
+
+def output_checks(project: Project, journeys: list[str] | None = None) -> list[CheckSpec]:
+    """Invariants of the outputs (SPEC §3), checked before they are published."""
+    selected = [j.journey for j in project.journeys if journeys is None or j.name in journeys]
+    selected = [j for j in selected if j.milestones]
+    if not selected:
+        return []
+    checks = [CheckSpec("milestone_status.one_row_per_journey_customer_milestone", "milestone_status",
+                        "ExpectCompoundColumnsToBeUnique", {"column_list": ["journey", "customer_id", "milestone"]},
+                        "error", "output")]
+    expected = exp.Case(this=col("journey"), ifs=[exp.If(this=literal(j.journey), true=literal(len(j.milestones)))
+                                                  for j in selected])
+    incomplete = (exp.select(col("journey"), col("customer_id"), exp.alias_(exp.Count(this=exp.Star()), "n"))
+                  .from_(_batch()).group_by(col("journey"), col("customer_id"))
+                  .having(exp.NEQ(this=exp.Count(this=exp.Star()), expression=expected)))
+    checks.append(CheckSpec("milestone_status.every_milestone_per_customer", "milestone_status", UNEXPECTED_ROWS,
+                            {}, "error", "output", query=incomplete))
+    sequential = [literal(j.journey) for j in selected if j.order == "sequential"]
+    if sequential:
+        def previous_join(table_alias: str, previous_alias: str) -> exp.Expr:
+            return exp.and_(
+                exp.EQ(this=col("journey", previous_alias), expression=col("journey", table_alias)),
+                exp.EQ(this=col("milestone_index", previous_alias),
+                       expression=exp.Sub(this=col("milestone_index", table_alias), expression=literal(1))))
+
+        growing = (exp.select(col("journey", "f"), col("milestone", "f"), col("customers_reached", "f"),
+                              exp.alias_(col("customers_reached", "p"), "previous_reached"))
+                   .from_(_batch("f")).join(_batch("p"), on=previous_join("f", "p"))
+                   .where(exp.and_(exp.In(this=col("journey", "f"), expressions=sequential),
+                                   exp.GT(this=col("customers_reached", "f"), expression=col("customers_reached", "p")))))
+        checks.append(CheckSpec("funnel.customers_reached_never_increases", "funnel", UNEXPECTED_ROWS, {}, "error",
+                                "output", "customers_reached", growing))
+        earlier = (exp.select(col("journey", "s"), col("customer_id", "s"), col("milestone", "s"),
+                              col("reached_at", "s"), exp.alias_(col("reached_at", "p"), "previous_reached_at"))
+                   .from_(_batch("s")).join(_batch("p"), on=exp.and_(
+                       previous_join("s", "p"), exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "s"))))
+                   .where(exp.and_(exp.In(this=col("journey", "s"), expressions=[s.copy() for s in sequential]),
+                                   exp.LT(this=col("reached_at", "s"), expression=col("reached_at", "p")))))
+        checks.append(CheckSpec("milestone_status.reached_at_never_decreases", "milestone_status", UNEXPECTED_ROWS,
+                                {}, "error", "output", "reached_at", earlier))
+    return checks
