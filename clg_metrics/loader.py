@@ -346,6 +346,8 @@ def evaluation_order(journey: Journey) -> list[str]:
     deps: dict[str, set[str]] = {}
     for i, (_, m) in enumerate(journey.milestones):
         d = set(milestone_refs(m))
+        if journey.order == "sequential" and i > 0:
+            d.add(names[i - 1])  # each milestone starts from the previous one's reached_at
         within = m.effective_within
         if within is not None and within.of == "previous" and i > 0:
             d.add(names[i - 1])

@@ -18,7 +18,7 @@ EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at"
 
 
 def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,
-                          as_of: datetime) -> dict[str, list[dict]]:
+                          as_of: datetime, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, list[dict]]:
     """Compile ``journey`` (a YAML-shaped dict) and run it on an in-memory DuckDB.
 
     Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``;
@@ -31,8 +31,11 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     else:
         doc.pop("customers", None)
     spec = Journey.model_validate(doc)
-    con = duckdb.connect()
+    own = con is None
+    con = duckdb.connect() if own else con
     con.execute("SET TimeZone = 'UTC'")
+    for table in ("events", "customers", "progress"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
     _insert(con, "events", list(EVENT_COLUMNS), events)
     if customers is not None:
@@ -49,7 +52,8 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
         cursor = con.execute(query.sql("duckdb"))
         columns = [d[0] for d in cursor.description]
         out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
-    con.close()
+    if own:
+        con.close()
     return out
 
 

@@ -258,3 +258,12 @@ def test_status_in_progress_and_reached(run_journey, order):
     out = run_journey(journey(m("a", {"event": "a"}), m("b", {"event": "b"}), order=order), events, None, AS_OF)
     assert statuses(out) == {(1, "a"): "reached", (1, "b"): "in_progress"}
     assert [r["milestone_index"] for r in out["milestone_status"]] == [1, 2]
+
+
+def test_sequential_order_is_kept_when_a_later_milestone_has_fewer_dependencies(run_journey):
+    # found by the property test: m2 is anchored on m1, m3 (per day) only follows m2 in journey order
+    events = [ev(1, "a", dt(2024, 1, 1, 1)), ev(1, "a", dt(2024, 1, 1, 2)), ev(1, "a", dt(2024, 1, 2))]
+    out = run_journey(journey(m("m1", {"event": "a"}), m("m2", {"event": "a"}, within={"days": 0, "of": "m1"}),
+                              m("m3", {"event": "a", "at_least": 2}, per="day")), events, None, AS_OF)
+    # m3: day Jan 1 qualifies from 02:00 (2nd event that day), m2 reached at 01:00 -> max = 02:00
+    assert reached(out) == {(1, "m1"): dt(2024, 1, 1, 1), (1, "m2"): dt(2024, 1, 1, 1), (1, "m3"): dt(2024, 1, 1, 2)}

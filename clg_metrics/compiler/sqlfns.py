@@ -31,6 +31,7 @@ def all_of(parts: list[exp.Expr]) -> exp.Expr:
 
     ``GREATEST`` ignores NULLs in DuckDB, PostgreSQL and Spark, so the NULL guard is explicit.
     """
+    parts = _distinct(parts)
     if len(parts) == 1:
         return parts[0]
     guard = exp.and_(*[exp.Not(this=exp.Is(this=p.copy(), expression=exp.null())) for p in parts])
@@ -40,9 +41,19 @@ def all_of(parts: list[exp.Expr]) -> exp.Expr:
 
 def any_of(parts: list[exp.Expr]) -> exp.Expr:
     """The moment some part holds: the earliest non-NULL one (``LEAST`` skips NULLs)."""
+    parts = _distinct(parts)
     if len(parts) == 1:
         return parts[0]
     return exp.Least(this=parts[0].copy(), expressions=[p.copy() for p in parts[1:]], ignore_nulls=True)
+
+
+def _distinct(parts: list[exp.Expr]) -> list[exp.Expr]:
+    """Drop repeated arguments (``all: [{milestone: a}, {milestone: a}]``): DuckDB refuses
+    GREATEST(x, x) in a stored query ("duplicate named argument"), and they change nothing."""
+    seen: dict[str, exp.Expr] = {}
+    for part in parts:
+        seen.setdefault(part.sql(), part)
+    return list(seen.values())
 
 
 def is_not_null(e: exp.Expr) -> exp.Expr:
