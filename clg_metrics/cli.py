@@ -8,8 +8,11 @@ build or check, 2 bad usage or configuration (``--debug`` shows the traceback in
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
@@ -48,6 +51,10 @@ def project_options(func):
     for option in reversed(options):
         func = option(func)
     return func
+
+
+log_format_option = click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+                                 show_default=True, help="json: one JSON object per line, for warehouse jobs.")
 
 
 def _settings(kwargs):
@@ -175,19 +182,59 @@ def compile_(dialect, **kwargs):
     click.echo(f"Compiled {sum(1 for m in dag.ordered() if m.query is not None)} models to {out}")
 
 
-def _print_result(result):
-    rows = f"{result.rows:>10,} rows" if result.rows is not None else " " * 15
-    colour = {"success": "green", "error": "red", "skipped": "yellow"}[result.status]
-    label = click.style(f"{result.status.upper():8}", fg=colour)
-    click.echo(f"{label} {result.kind:8} {result.name:40} {rows} {result.seconds:8.2f}s")
-    if result.status == "error":
-        click.secho(f"         {result.message}", fg="red", err=True)
+class Reporter:
+    """Build progress: aligned lines on a terminal, or one JSON object per line for a warehouse job."""
+
+    def __init__(self, log_format: str = "text"):
+        self.json = log_format == "json"
+        self.started = time.perf_counter()
+        self.tty = sys.stdout.isatty()
+
+    def _emit(self, event: str, **fields) -> None:
+        record = {"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"), "event": event,
+                  "elapsed": round(time.perf_counter() - self.started, 3), **fields}
+        click.echo(json.dumps(record, default=str))
+
+    def info(self, message: str) -> None:
+        if self.json:
+            self._emit("info", message=message)
+        else:
+            click.echo(message)
+
+    def start(self, model) -> None:
+        if self.json:
+            self._emit("model_start", model=model.name, kind=model.kind)
+        elif self.tty:
+            click.echo(f"RUNNING  {model.kind:8} {model.name} ...", nl=False)
+            click.echo("\r", nl=False)
+
+    def result(self, result) -> None:
+        if self.json:
+            self._emit("model_done", model=result.name, kind=result.kind, status=result.status, rows=result.rows,
+                       seconds=round(result.seconds, 3), message=result.message)
+            return
+        rows = f"{result.rows:>10,} rows" if result.rows is not None else " " * 15
+        colour = {"success": "green", "error": "red", "skipped": "yellow"}[result.status]
+        label = click.style(f"{result.status.upper():8}", fg=colour)
+        elapsed = time.perf_counter() - self.started
+        click.echo(f"{label} {result.kind:8} {result.name:40} {rows} {result.seconds:8.2f}s  [{elapsed:7.1f}s]")
+        if result.status == "error":
+            click.secho(f"         {result.message}", fg="red", err=True)
+
+    def checks(self, results) -> None:
+        if self.json:
+            for r in results:
+                self._emit("check", check=r.check.name, relation=r.check.relation, severity=r.check.severity,
+                           status=r.status, unexpected_count=r.unexpected_count, sample=r.sample)
+        else:
+            print_checks(results)
 
 
 @main.command()
 @project_options
+@log_format_option
 @handle_errors
-def seed(**kwargs):
+def seed(log_format, **kwargs):
     """Load the CSV files of seeds/ as tables.
 
     \b
@@ -197,15 +244,17 @@ def seed(**kwargs):
     from .runner import build, load_context
 
     ctx = load_context(_settings(kwargs))
-    report = build(ctx, seeds_only=True, on_result=_print_result)
-    click.echo(f"Loaded {len(report.models)} seeds.")
+    reporter = Reporter(log_format)
+    report = build(ctx, seeds_only=True, on_result=reporter.result, on_start=reporter.start)
+    reporter.info(f"Loaded {len(report.models)} seeds.")
 
 
 @main.command(name="build")
 @project_options
 @click.option("--skip-checks", is_flag=True, help="Build without running the data-quality checks.")
+@log_format_option
 @handle_errors
-def build_(skip_checks, **kwargs):
+def build_(skip_checks, log_format, **kwargs):
     """Load seeds, run sql/ models and journeys, and publish the output tables.
 
     The new tables replace the published ones in one transaction, only when every model built.
@@ -217,19 +266,22 @@ def build_(skip_checks, **kwargs):
     from .runner import build, load_context
 
     ctx = load_context(_settings(kwargs))
-    click.echo(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
-               f"on {ctx.target_name} ({ctx.target.type})")
-    report = build(ctx, run_checks=not skip_checks, on_result=_print_result, on_checks=print_checks)
-    total = sum(r.seconds for r in report.models)
+    reporter = Reporter(log_format)
+    reporter.info(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
+                  f"on {ctx.target_name} ({ctx.target.type})")
+    report = build(ctx, run_checks=not skip_checks, on_result=reporter.result, on_checks=reporter.checks,
+                   on_start=reporter.start)
+    total = time.perf_counter() - reporter.started
     warned = sum(1 for r in report.checks if r.status != "pass")
     checks = f", {len(report.checks)} checks ({warned} warnings)" if report.checks else ""
-    click.echo(f"Done: {len(report.models)} models built and published in {total:.2f}s{checks}.")
+    reporter.info(f"Done: {len(report.models)} models built and published in {total:.2f}s{checks}.")
 
 
 @main.command(name="test")
 @project_options
+@log_format_option
 @handle_errors
-def test_(**kwargs):
+def test_(log_format, **kwargs):
     """Run the data-quality checks alone on the published tables (results go to dq_results).
 
     Exits 1 if a check of severity error fails.
@@ -241,9 +293,10 @@ def test_(**kwargs):
     from .runner import load_context, test
 
     ctx = load_context(_settings(kwargs))
-    report = test(ctx, on_checks=print_checks)
+    reporter = Reporter(log_format)
+    report = test(ctx, on_checks=reporter.checks)
     failed = sum(1 for r in report.checks if r.status != "pass")
-    click.echo(f"Done: {len(report.checks)} checks, {failed} not passing (warnings only).")
+    reporter.info(f"Done: {len(report.checks)} checks, {failed} not passing (warnings only).")
 
 
 def print_checks(results) -> None:

@@ -147,7 +147,8 @@ class BuildReport:
 
 def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True,
           on_result: Callable[[ModelResult], None] | None = None,
-          on_checks: Callable[[list], None] | None = None) -> BuildReport:
+          on_checks: Callable[[list], None] | None = None,
+          on_start: Callable[[Model], None] | None = None) -> BuildReport:
     """Materialize the DAG (or only the seeds), check it, and publish it atomically.
 
     Order: seeds and sql/ models; source checks; journeys and outputs; output checks; publish.
@@ -162,7 +163,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True,
         existing = _reusable_progress_tables(ctx, engine)
         dag = compile_dag(ctx, engine, existing)
         models = [m for m in dag.ordered() if m.kind == "seed"] if seeds_only else _selected(ctx, dag)
-        run = _Run(ctx, engine, report, on_result, on_checks)
+        run = _Run(ctx, engine, report, on_result, on_checks, on_start)
         later = [m for m in models if m.kind in ("journey", "output")]
         run.materialize([m for m in models if m.kind in ("seed", "sql")], later=later)
         if not seeds_only:
@@ -199,9 +200,9 @@ def test(ctx: Context, on_checks: Callable[[list], None] | None = None) -> Build
 class _Run:
     """One build's state: what is staged so far, and the check results to record."""
 
-    def __init__(self, ctx, engine, report, on_result, on_checks):
+    def __init__(self, ctx, engine, report, on_result, on_checks, on_start=None):
         self.ctx, self.engine, self.report = ctx, engine, report
-        self.on_result, self.on_checks = on_result, on_checks
+        self.on_result, self.on_checks, self.on_start = on_result, on_checks, on_start
         self.built: list[str] = []
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
@@ -226,6 +227,8 @@ class _Run:
             if failed is not None:
                 result = ModelResult(model.name, model.kind, "skipped", message=f"skipped: {failed.name} failed")
             else:
+                if self.on_start:
+                    self.on_start(model)
                 result = _run_model(self.engine, model, staged_name)
                 if result.status == "error":
                     failed = result
