@@ -138,7 +138,7 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
     built = [(j.journey, progress_model_name(j.name)) for j in covered]
     deps = tuple(progress_model_name(j.name) for j in selected)
-    dag.models["milestone_status"] = Model("milestone_status", "output", milestone_status(built), deps)
+    dag.models["milestone_status"] = Model("milestone_status", "output", milestone_status(built, as_of), deps)
     dag.models["customer_progress"] = Model("customer_progress", "output", customer_progress(built, as_of), deps)
     dag.models["funnel"] = Model("funnel", "output", funnel(built), deps)
     return dag

@@ -45,7 +45,7 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
     built = [(spec, "progress")]
-    tables = {"milestone_status": milestone_status(built), "customer_progress": customer_progress(built, as_of),
+    tables = {"milestone_status": milestone_status(built, as_of), "customer_progress": customer_progress(built, as_of),
               "funnel": funnel(built)}
     out = {}
     for name, query in tables.items():

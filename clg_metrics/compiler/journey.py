@@ -10,7 +10,6 @@ The query, one row per customer (the journey's "progress" model), is built in st
    inner condition became true within each period, then the periods that end a streak.
 4. ``s0``: all customers (events ∪ customers source) with their signup and leaf moments, then one
    stage per milestone, in dependency order, that adds ``r_<i>`` (its final ``reached_at``).
-5. the status of each milestone as of ``as_of`` (SPEC §3).
 
 SPEC's moments reduce to simple algebra: a cumulative condition holds from one moment on (its
 n-th event, ``all`` = the latest child, ``any`` = the earliest); under ``sequential`` the
@@ -42,10 +41,6 @@ class _Leaf:
 def reached_column(index: int) -> str:
     """The progress model's column holding milestone ``index``'s reached_at (1-based)."""
     return f"r_{index}"
-
-
-def status_column(index: int) -> str:
-    return f"status_{index}"
 
 
 class JourneyCompiler:
@@ -110,7 +105,7 @@ class JourneyCompiler:
 
     # -- the query --------------------------------------------------------------------------
     def compile(self) -> exp.Select:
-        """The progress query: customer_id, signed_up_at, r_1..r_K, status_1..status_K."""
+        """The progress query: customer_id, signed_up_at, r_1..r_K (reached_at of each milestone)."""
         self.ctes = []
         cumulative = [leaf for i, m in enumerate(self.milestones, 1) if m.effective_per is None
                       for leaf in self._leaves(m.reached_when, f"l{i}")]
@@ -151,7 +146,6 @@ class JourneyCompiler:
 
         final = exp.select(col("customer_id"), col("signed_up_at"))
         final = final.select(*[col(reached_column(i)) for i in self.index.values()])
-        final = final.select(*[exp.alias_(self._status(i), status_column(i), quoted=True) for i in self.index.values()])
         final = final.from_(stage)
         for name, query in self.ctes:
             final = final.with_(name, as_=query, copy=False)
@@ -250,24 +244,36 @@ class JourneyCompiler:
         return f"s_{i}"
 
     def _anchor(self, i: int, table: str | None) -> exp.Expr:
-        within = self.milestones[i - 1].effective_within
-        if within.of == "signup":
-            return col("signed_up_at", table)
-        if within.of == "previous":
-            return col(reached_column(i - 1), table)
-        return col(reached_column(self.index[within.of]), table)
+        return anchor_expr(self.journey, i, table)
 
-    def _status(self, i: int) -> exp.Expr:
-        """reached | not_eligible | missed | in_progress, as of the build's as_of (SPEC §3)."""
-        milestone = self.milestones[i - 1]
-        cases = [(is_not_null(col(reached_column(i))), "reached")]
-        if self.journey.order == "sequential" and i > 1:
-            cases.append((exp.Is(this=col(reached_column(i - 1)), expression=exp.null()), "not_eligible"))
-        within = milestone.effective_within
-        if within is not None:
-            anchor = self._anchor(i, None)
-            cases.append((exp.Is(this=anchor, expression=exp.null()), "not_eligible"))
-            deadline = exp.Add(this=anchor.copy(), expression=interval(within.amount, within.unit))
-            cases.append((exp.LT(this=deadline, expression=timestamp(self.as_of)), "missed"))
-        return exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(s)) for c, s in cases],
-                        default=exp.Literal.string("in_progress"))
+
+def anchor_expr(journey: Journey, i: int, table: str | None) -> exp.Expr:
+    """The moment milestone ``i``'s ``within`` counts from, as a column of the progress table."""
+    milestones = [m for _, m in journey.milestones]
+    within = milestones[i - 1].effective_within
+    if within.of == "signup":
+        return col("signed_up_at", table)
+    if within.of == "previous":
+        return col(reached_column(i - 1), table)
+    index = {m.milestone: n for n, m in enumerate(milestones, 1)}
+    return col(reached_column(index[within.of]), table)
+
+
+def status_expr(journey: Journey, i: int, as_of: datetime, table: str | None = None) -> exp.Expr:
+    """reached | not_eligible | missed | in_progress of milestone ``i``, as of ``as_of`` (SPEC §3).
+
+    Computed in the outputs from the progress table's columns, so the progress table itself does
+    not depend on as_of beyond which events count (an incremental build can keep its rows).
+    """
+    milestone = [m for _, m in journey.milestones][i - 1]
+    cases = [(is_not_null(col(reached_column(i), table)), "reached")]
+    if journey.order == "sequential" and i > 1:
+        cases.append((exp.Is(this=col(reached_column(i - 1), table), expression=exp.null()), "not_eligible"))
+    within = milestone.effective_within
+    if within is not None:
+        anchor = anchor_expr(journey, i, table)
+        cases.append((exp.Is(this=anchor, expression=exp.null()), "not_eligible"))
+        deadline = exp.Add(this=anchor.copy(), expression=interval(within.amount, within.unit))
+        cases.append((exp.LT(this=deadline, expression=timestamp(as_of)), "missed"))
+    return exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(s)) for c, s in cases],
+                    default=exp.Literal.string("in_progress"))

@@ -1,8 +1,7 @@
 """The output tables of SPEC §3, built from each journey's progress model.
 
 One set of tables serves every journey: each output is a UNION ALL of one SELECT per journey
-over that journey's progress table (one row per customer, a ``r_<i>`` and ``status_<i>`` column
-per milestone). Milestone metadata (index, phase, name, kpi) enters as a VALUES list, so the
+over that journey's progress table (one row per customer, a ``r_<i>`` column per milestone). Milestone metadata (index, phase, name, kpi) enters as a VALUES list, so the
 wide row is unpivoted with a single pass and a CASE rather than one scan per milestone.
 """
 
@@ -13,7 +12,7 @@ from datetime import datetime
 from sqlglot import exp
 
 from ..spec import Journey
-from .journey import reached_column, status_column
+from .journey import reached_column, status_expr
 from .sqlfns import col, days_from_us, epoch_us, hundredths, is_not_null, percent, round_ratio, timestamp
 
 STATUS_COLUMNS = ("journey", "customer_id", "phase", "milestone", "milestone_index", "kpi", "reached_at",
@@ -61,7 +60,7 @@ def _empty(columns: tuple[str, ...], types: dict[str, T]) -> exp.Select:
                         for c in columns]).where(exp.false())
 
 
-def milestone_status(journeys: list[tuple[Journey, str]]) -> exp.Query:
+def milestone_status(journeys: list[tuple[Journey, str]], as_of: datetime) -> exp.Query:
     """One row per journey × customer × milestone."""
     selects = []
     for journey, table in journeys:
@@ -75,7 +74,7 @@ def milestone_status(journeys: list[tuple[Journey, str]]) -> exp.Query:
                 col("kpi", "d"),
                 exp.alias_(reached, "reached_at", quoted=True),
                 exp.alias_(is_not_null(reached), "is_reached", quoted=True),
-                exp.alias_(_by_index(journey, lambda i: col(status_column(i), "w")), "status", quoted=True),
+                exp.alias_(_by_index(journey, lambda i: status_expr(journey, i, as_of, "w")), "status", quoted=True),
             ).from_(exp.alias_(exp.to_table(table), "w")).join(_metadata(journey), join_type="CROSS")
         )
     types = {"milestone_index": T.INT, "reached_at": T.TIMESTAMP, "is_reached": T.BOOLEAN}

@@ -163,24 +163,5 @@ SELECT
   "signed_up_at",
   "r_1",
   "r_2",
-  "r_3",
-  CASE WHEN NOT "r_1" IS NULL THEN 'reached' ELSE 'in_progress' END AS "status_1",
-  CASE
-    WHEN NOT "r_2" IS NULL
-    THEN 'reached'
-    WHEN "r_1" IS NULL
-    THEN 'not_eligible'
-    WHEN "r_1" + INTERVAL '72' HOUR < CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-    THEN 'missed'
-    ELSE 'in_progress'
-  END AS "status_2",
-  CASE
-    WHEN NOT "r_3" IS NULL
-    THEN 'reached'
-    WHEN "signed_up_at" IS NULL
-    THEN 'not_eligible'
-    WHEN "signed_up_at" + INTERVAL '14' DAY < CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-    THEN 'missed'
-    ELSE 'in_progress'
-  END AS "status_3"
+  "r_3"
 FROM s_3

@@ -306,52 +306,5 @@ SELECT
   "r_4",
   "r_5",
   "r_6",
-  "r_7",
-  CASE WHEN NOT "r_1" IS NULL THEN 'reached' ELSE 'in_progress' END AS "status_1",
-  CASE
-    WHEN NOT "r_2" IS NULL
-    THEN 'reached'
-    WHEN "r_1" IS NULL
-    THEN 'not_eligible'
-    ELSE 'in_progress'
-  END AS "status_2",
-  CASE
-    WHEN NOT "r_3" IS NULL
-    THEN 'reached'
-    WHEN "r_2" IS NULL
-    THEN 'not_eligible'
-    ELSE 'in_progress'
-  END AS "status_3",
-  CASE
-    WHEN NOT "r_4" IS NULL
-    THEN 'reached'
-    WHEN "r_3" IS NULL
-    THEN 'not_eligible'
-    ELSE 'in_progress'
-  END AS "status_4",
-  CASE
-    WHEN NOT "r_5" IS NULL
-    THEN 'reached'
-    WHEN "r_4" IS NULL
-    THEN 'not_eligible'
-    ELSE 'in_progress'
-  END AS "status_5",
-  CASE
-    WHEN NOT "r_6" IS NULL
-    THEN 'reached'
-    WHEN "r_5" IS NULL
-    THEN 'not_eligible'
-    ELSE 'in_progress'
-  END AS "status_6",
-  CASE
-    WHEN NOT "r_7" IS NULL
-    THEN 'reached'
-    WHEN "r_6" IS NULL
-    THEN 'not_eligible'
-    WHEN "signed_up_at" IS NULL
-    THEN 'not_eligible'
-    WHEN "signed_up_at" + INTERVAL '90' DAY < CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-    THEN 'missed'
-    ELSE 'in_progress'
-  END AS "status_7"
+  "r_7"
 FROM s_7
