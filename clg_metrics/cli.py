@@ -217,7 +217,8 @@ class Reporter:
         colour = {"success": "green", "error": "red", "skipped": "yellow"}[result.status]
         label = click.style(f"{result.status.upper():8}", fg=colour)
         elapsed = time.perf_counter() - self.started
-        click.echo(f"{label} {result.kind:8} {result.name:40} {rows} {result.seconds:8.2f}s  [{elapsed:7.1f}s]")
+        note = f"  ({result.message})" if result.message and result.status == "success" else ""
+        click.echo(f"{label} {result.kind:8} {result.name:40} {rows} {result.seconds:8.2f}s  [{elapsed:7.1f}s]{note}")
         if result.status == "error":
             click.secho(f"         {result.message}", fg="red", err=True)
 
@@ -252,9 +253,10 @@ def seed(log_format, **kwargs):
 @main.command(name="build")
 @project_options
 @click.option("--skip-checks", is_flag=True, help="Build without running the data-quality checks.")
+@click.option("--full-refresh", is_flag=True, help="Recompute every customer (no incremental build).")
 @log_format_option
 @handle_errors
-def build_(skip_checks, log_format, **kwargs):
+def build_(skip_checks, full_refresh, log_format, **kwargs):
     """Load seeds, run sql/ models and journeys, and publish the output tables.
 
     The new tables replace the published ones in one transaction, only when every model built.
@@ -269,7 +271,7 @@ def build_(skip_checks, log_format, **kwargs):
     reporter = Reporter(log_format)
     reporter.info(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
                   f"on {ctx.target_name} ({ctx.target.type})")
-    report = build(ctx, run_checks=not skip_checks, on_result=reporter.result, on_checks=reporter.checks,
+    report = build(ctx, run_checks=not skip_checks, full_refresh=full_refresh, on_result=reporter.result, on_checks=reporter.checks,
                    on_start=reporter.start)
     total = time.perf_counter() - reporter.started
     warned = sum(1 for r in report.checks if r.status != "pass")

@@ -19,6 +19,7 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
+from .compiler.journey import Incremental
 from .errors import CompileError
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns
@@ -40,6 +41,7 @@ class Model:
     journey: str | None = None
     checksum: str | None = None  # of the definition, so orchestrators can tell what changed
     columns: list[str] | None = None
+    mode: str | None = None  # journeys: "incremental" or why the build is full
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -74,6 +76,15 @@ def progress_model_name(journey: str) -> str:
 @dataclass
 class Dag:
     models: dict[str, Model] = field(default_factory=dict)
+    # compile_journey(name, incremental) with this DAG's settings, for the runner's incremental plan
+    recompile: Callable[[str, Incremental | None], Model] | None = None
+
+    def checksum(self, name: str) -> str:
+        """A model's checksum combined with those of the sql/ models it reads (not seeds: data)."""
+        parts = [self.models[name].checksum or ""]
+        parts += sorted(self.models[n].checksum or "" for n in self.upstream({name})
+                        if n != name and self.models[n].kind == "sql")
+        return _text_hash("|".join(parts))
 
     def ordered(self) -> list[Model]:
         sorter = graphlib.TopologicalSorter({n: set(m.depends_on) & set(self.models) for n, m in self.models.items()})
@@ -135,6 +146,11 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
     selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
     for loaded in selected:
         dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, dialect, columns_of, nodes)
+
+    def recompile(name: str, incremental: Incremental | None) -> Model:
+        return compile_journey(project.journey(name), as_of, dialect, columns_of, nodes, incremental)
+
+    dag.recompile = recompile
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
     built = [(j.journey, progress_model_name(j.name)) for j in covered]
     deps = tuple(progress_model_name(j.name) for j in selected)
@@ -145,12 +161,13 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
 
 
 def compile_journey(loaded: LoadedJourney, as_of: datetime, dialect: str,
-                    columns_of: Callable[[str], list[str] | None], nodes: set[str]) -> Model:
+                    columns_of: Callable[[str], list[str] | None], nodes: set[str],
+                    incremental: Incremental | None = None) -> Model:
     """A journey's progress model; a compile problem is reported at the journey's file."""
     journey = loaded.journey
     source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
     try:
-        query = JourneyCompiler(journey, source, as_of, dialect).compile()
+        query = JourneyCompiler(journey, source, as_of, dialect, incremental).compile()
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None

@@ -31,6 +31,13 @@ class ModelConfig(_Model):
     description: str | None = None
 
 
+class IncrementalConfig(_Model):
+    """``incremental:`` in clg_project.yml (see incremental.py for the guarantees)."""
+
+    enabled: bool = True
+    lookback_hours: float = Field(default=72, ge=0)
+
+
 class ProjectConfig(_Model):
     """The settings of ``clg_project.yml``."""
 
@@ -39,6 +46,7 @@ class ProjectConfig(_Model):
     vars: dict[str, Any] = Field(default_factory=dict)
     paths: Paths = Paths()
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    incremental: IncrementalConfig = IncrementalConfig()
     sql_dialect: str = "duckdb"  # the dialect sql/ models and `where` strings are written in
     version: int | str | None = None
 

@@ -12,15 +12,20 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable
 
+from sqlglot import exp
+
 from . import __version__
-from .engines import Engine, connect
 from .checks.derive import output_checks, source_checks
 from .checks.results import DQ_TABLE, dq_rows_query
+from .compiler.journey import Incremental
+from .engines import Engine, connect
 from .errors import BuildError, ChecksFailed, ClgError
+from .incremental import (STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query,
+                          state_query)
 from .loader import Project, load_project
 from .models import OUTPUTS, Dag, Model, build_dag, progress_model_name
 from .profiles import find_profiles, load_target
@@ -145,7 +150,7 @@ class BuildReport:
     checks: list = field(default_factory=list)  # checks.gx.CheckResult
 
 
-def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True,
+def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_refresh: bool = False,
           on_result: Callable[[ModelResult], None] | None = None,
           on_checks: Callable[[list], None] | None = None,
           on_start: Callable[[Model], None] | None = None) -> BuildReport:
@@ -169,6 +174,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True,
         if not seeds_only:
             if run_checks:
                 run.check(source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
+            run.plan_journeys(dag, later, full_refresh)
             run.materialize(later)
             if run_checks:
                 run.check(output_checks(ctx.project, ctx.selected_journeys()))
@@ -204,6 +210,7 @@ class _Run:
         self.ctx, self.engine, self.report = ctx, engine, report
         self.on_result, self.on_checks, self.on_start = on_result, on_checks, on_start
         self.built: list[str] = []
+        self.states: list[JourneyState] = []
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
     def physical(self, relation: str) -> str:
@@ -216,6 +223,43 @@ class _Run:
 
     def columns(self, relation: str) -> list[str] | None:
         return self.engine.columns(self.physical(relation))
+
+    def _previous_states(self) -> dict[str, JourneyState]:
+        if STATE_TABLE not in self.engine.tables():
+            return {}
+        names = [n for n, _ in STATE_COLUMNS][:-1]
+        query = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
+            exp.table_(STATE_TABLE, db=self.engine.schema, quoted=True))
+        _, rows = self.engine.fetch(query.sql(self.engine.dialect))
+        return {r[0]: JourneyState(*r) for r in rows}
+
+    def plan_journeys(self, dag: Dag, models: list[Model], full_refresh: bool) -> None:
+        """Decide, per journey, between a full and an incremental build (see incremental.py)."""
+        config = self.ctx.project.config.incremental
+        previous = self._previous_states()
+        cutoff = cutoff_for(self.ctx.as_of, timedelta(hours=config.lookback_hours))
+        for index, model in enumerate(models):
+            if model.kind != "journey":
+                continue
+            journey = self.ctx.project.journey(model.journey).journey
+            state = previous.get(journey.journey)
+            cutoffs = [cutoff] + ([state.cutoff] if state else [])
+            query = fingerprint_query(journey, self.physical(journey.events.from_.lower()), cutoffs)
+            _, rows = self.engine.fetch(query.sql(self.engine.dialect))
+            values = rows[0]
+            fresh = (int(values[0]), str(values[1] or "0"))
+            old = (int(values[2]), str(values[3] or "0")) if state else None
+            columns = self.engine.columns(model.name)
+            expected = {"customer_id", "signed_up_at"} | {f"r_{i}" for i in range(1, len(journey.milestones) + 1)}
+            has_progress = columns is not None and set(columns) == expected
+            checksum = dag.checksum(model.name)
+            mode = decide(state, checksum, self.ctx.as_of, old, has_progress, full_refresh or not config.enabled)
+            if mode == "incremental":
+                previous_table = f"{self.engine.schema}.{model.name}"
+                models[index] = dag.recompile(journey.journey, Incremental(previous_table, state.cutoff))
+            models[index].mode = mode
+            self.states.append(JourneyState(journey.journey, checksum, self.ctx.as_of, cutoff, *fresh,
+                                            "incremental" if mode == "incremental" else "full"))
 
     def materialize(self, models: list[Model], later: list[Model] = ()) -> None:
         """Build ``models`` as staged twins; on a failure report the rest (and ``later``) as skipped."""
@@ -230,6 +274,8 @@ class _Run:
                 if self.on_start:
                     self.on_start(model)
                 result = _run_model(self.engine, model, staged_name)
+                if model.mode and result.status == "success":
+                    result.message = model.mode
                 if result.status == "error":
                     failed = result
                 else:
@@ -281,8 +327,17 @@ class _Run:
         if self.report.checks:
             self.publish(include_models=False)
 
+    def _stage_state(self) -> None:
+        previous = f"{self.engine.schema}.{STATE_TABLE}" if STATE_TABLE in self.engine.tables() else None
+        built_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        query = state_query(self.states, built_at, previous)
+        self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, query.sql(self.engine.dialect))
+
     def publish(self, include_models: bool) -> None:
         renames = [(STAGED_PREFIX + n, n) for n in self.built] if include_models else []
+        if include_models and self.states:
+            self._stage_state()
+            renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
         if self._stage_dq_results():
             renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
         self.engine.publish(renames)

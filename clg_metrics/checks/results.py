@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..filters import literal
+from ..compiler.sqlfns import rows_query
 
 T = exp.DataType.Type
 DQ_COLUMNS: tuple[tuple[str, T], ...] = (
@@ -19,23 +19,9 @@ DQ_TABLE = "dq_results"
 
 def dq_rows_query(run_id: str, checked_at: datetime, results, previous: str | None) -> exp.Query:
     """The new dq_results: the previous table's rows (if any) and one typed row per result."""
-    def typed(value, kind):
-        if isinstance(value, datetime):
-            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")
-        return exp.cast(literal(value), kind)
-
-    selects: list[exp.Query] = []
+    kept = None
     if previous is not None:
-        selects.append(exp.select(*[exp.column(name, quoted=True) for name, _ in DQ_COLUMNS]).from_(exp.to_table(previous)))
-    for r in results:
-        values = (run_id, checked_at, r.check.name, r.check.relation, r.check.column, r.check.severity, r.status,
-                  r.unexpected_count, r.sample)
-        selects.append(exp.select(*[exp.alias_(typed(v, kind), name, quoted=True)
-                                    for v, (name, kind) in zip(values, DQ_COLUMNS)]))
-    if not selects:
-        return exp.select(*[exp.alias_(exp.cast(exp.null(), kind), name, quoted=True)
-                            for name, kind in DQ_COLUMNS]).where(exp.false())
-    query = selects[0]
-    for select in selects[1:]:
-        query = exp.union(query, select, distinct=False)
-    return query
+        kept = exp.select(*[exp.column(name, quoted=True) for name, _ in DQ_COLUMNS]).from_(exp.to_table(previous))
+    rows = [(run_id, checked_at, r.check.name, r.check.relation, r.check.column, r.check.severity, r.status,
+             r.unexpected_count, r.sample) for r in results]
+    return rows_query(DQ_COLUMNS, rows, kept)

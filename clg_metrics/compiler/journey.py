@@ -32,6 +32,19 @@ from .events import EventSource, relation_table
 from .sqlfns import all_of, any_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
 
 
+@dataclass(frozen=True)
+class Incremental:
+    """Recompute only the customers touched since ``since``, keep the others from ``previous``.
+
+    ``previous`` is the published progress table (schema-qualified, so that the build's renaming
+    of project tables to their staged twins leaves it alone). The runner guarantees that events
+    at or before ``since`` are unchanged since that table was built (an event fingerprint).
+    """
+
+    previous: str
+    since: datetime
+
+
 @dataclass
 class _Leaf:
     alias: str
@@ -46,7 +59,9 @@ def reached_column(index: int) -> str:
 class JourneyCompiler:
     """Builds the progress query of one journey; pure (no connection), dialect-free."""
 
-    def __init__(self, journey: Journey, events: EventSource, as_of: datetime, dialect: str = "duckdb"):
+    def __init__(self, journey: Journey, events: EventSource, as_of: datetime, dialect: str = "duckdb",
+                 incremental: Incremental | None = None):
+        self.incremental = incremental
         self.journey = journey
         self.events = events
         self.as_of = as_of
@@ -117,6 +132,10 @@ class JourneyCompiler:
             if leaf.condition.distinct:
                 self.events.resolve(leaf.condition.distinct)
         self.ctes.append(("ev", self.events.staging_query(self.as_of)))
+        if self.journey.customers is not None:
+            self.ctes.append(("cust", self._customers_query()))
+        if self.incremental is not None:
+            self._restrict_to_affected()
 
         agg, distinct = self._leaf_aggregates(cumulative, "ev", [col("customer_id")], ["customer_id"])
         self.ctes.append(("agg", agg))
@@ -128,7 +147,6 @@ class JourneyCompiler:
         base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct])
         base = base.from_(exp.alias_(exp.to_table("agg"), "agg"))
         if self.journey.customers is not None:
-            self.ctes.append(("cust", self._customers_query()))
             base = base.join("cust", on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
                              join_type="FULL OUTER")
         for leaf in cumulative:
@@ -147,9 +165,47 @@ class JourneyCompiler:
         final = exp.select(col("customer_id"), col("signed_up_at"))
         final = final.select(*[col(reached_column(i)) for i in self.index.values()])
         final = final.from_(stage)
+        if self.incremental is not None:
+            kept = exp.select(col("customer_id"), col("signed_up_at"))
+            kept = kept.select(*[col(reached_column(i)) for i in self.index.values()])
+            kept = kept.from_(exp.to_table(self.incremental.previous)).where(
+                exp.Not(this=col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected"))))
+            final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:
             final = final.with_(name, as_=query, copy=False)
         return final
+
+    def _restrict_to_affected(self) -> None:
+        """Incremental: ``affected`` customers, and ``ev``/``cust`` narrowed to their full history.
+
+        Affected are the customers with an event after ``since`` (up to as_of) and those whose
+        signup differs from the previous build's, including customers that left the source.
+        """
+        since = timestamp(self.incremental.since)
+        recent = exp.select(col("customer_id")).from_("ev_all").where(
+            exp.GT(this=col("occurred_at"), expression=since))
+        affected: exp.Query = recent
+        if self.journey.customers is not None:
+            previous = exp.alias_(exp.to_table(self.incremental.previous), "p")
+            changed = (exp.select(exp.alias_(exp.Coalesce(this=col("customer_id", "p"),
+                                                          expressions=[col("customer_id", "c")]), "customer_id"))
+                       .from_(previous).join(exp.alias_(exp.to_table("cust_all"), "c"),
+                                             on=exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "c")),
+                                             join_type="FULL OUTER")
+                       .where(exp.NullSafeNEQ(this=col("signed_up_at", "p"), expression=col("signed_up_at", "c"))))
+            affected = exp.union(recent, changed, distinct=True)
+        else:
+            affected = recent.distinct()
+        renamed = []
+        for name, query in self.ctes:
+            renamed.append((f"{name}_all", query) if name in ("ev", "cust") else (name, query))
+        self.ctes = renamed
+        self.ctes.append(("affected", affected))
+        for name in ("ev", "cust"):
+            if any(n == f"{name}_all" for n, _ in self.ctes):
+                only = exp.select("*").from_(f"{name}_all").where(
+                    col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected")))
+                self.ctes.append((name, only))
 
     def _customer_id(self) -> exp.Expr:
         if self.journey.customers is None:

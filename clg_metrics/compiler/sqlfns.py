@@ -146,3 +146,29 @@ def days_from_us(us: exp.Expr, halves: bool = False) -> exp.Expr:
 def interval(amount: int, unit: str) -> exp.Interval:
     """An interval literal: ``unit`` is days, hours, minutes or seconds."""
     return exp.Interval(this=exp.Literal.string(str(amount)), unit=exp.Var(this=unit.rstrip("s").upper()))
+
+
+def rows_query(columns: tuple[tuple[str, exp.DataType.Type], ...], rows: list[tuple],
+               previous: exp.Select | None = None) -> exp.Query:
+    """``previous`` (if any) UNION ALL one typed SELECT of literals per row; zero typed rows if none.
+
+    How bookkeeping tables (dq_results, clg_state) are appended to: values enter as literals.
+    """
+    from ..filters import literal
+
+    def typed(value, kind):
+        if isinstance(value, datetime):
+            value = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return exp.cast(literal(value), kind)
+
+    selects: list[exp.Query] = [previous] if previous is not None else []
+    for row in rows:
+        selects.append(exp.select(*[exp.alias_(typed(v, kind), name, quoted=True)
+                                    for v, (name, kind) in zip(row, columns)]))
+    if not selects:
+        return exp.select(*[exp.alias_(exp.cast(exp.null(), kind), name, quoted=True)
+                            for name, kind in columns]).where(exp.false())
+    query = selects[0]
+    for select in selects[1:]:
+        query = exp.union(query, select, distinct=False)
+    return query
