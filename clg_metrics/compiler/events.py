@@ -84,7 +84,7 @@ class EventSource:
         projections += [col(name) for name in self.used if name not in CANONICAL]
         conditions = [exp.Not(this=exp.Is(this=source[n].copy(), expression=exp.null())) for n in CANONICAL]
         conditions.append(exp.LTE(this=occurred.copy(), expression=timestamp(as_of)))
-        return exp.select(*projections).from_(relation_table(self.relation)).where(exp.and_(*conditions))
+        return exp.select(*projections).from_(relation_table(self.relation), copy=False).where(exp.and_(*conditions), copy=False)
 
 
 def relation_table(name: str) -> exp.Table:

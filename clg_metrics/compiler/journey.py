@@ -98,8 +98,8 @@ class JourneyCompiler:
         for leaf in plain:
             predicate = self.events.leaf_predicate(leaf.condition, self.dialect)
             select = select.select(exp.alias_(nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate),
-                                              leaf.alias, quoted=True))
-        select = select.from_(source).group_by(*[k.copy() for k in keys])
+                                              leaf.alias, quoted=True), copy=False)
+        select = select.from_(source, copy=False).group_by(*[k.copy() for k in keys], copy=False)
         distinct_queries = []
         for leaf in leaves:
             if leaf.condition.distinct is None:
@@ -108,13 +108,13 @@ class JourneyCompiler:
             predicate = exp.and_(self.events.leaf_predicate(leaf.condition, self.dialect), is_not_null(value))
             firsts = (exp.select(*[exp.alias_(k.copy(), n, quoted=True) for k, n in zip(keys, key_names)],
                                  exp.alias_(exp.Min(this=col("occurred_at")), "first_at", quoted=True))
-                      .from_(source).where(predicate).group_by(*[k.copy() for k in keys], value.copy()))
+                      .from_(source, copy=False).where(predicate, copy=False).group_by(*[k.copy() for k in keys], value.copy(), copy=False))
             name = f"dv_{leaf.alias}"
             self.ctes.append((name, firsts))
             nth = (exp.select(*[col(n) for n in key_names],
                               exp.alias_(nth_smallest(col("first_at"), leaf.condition.at_least, None),
                                          leaf.alias, quoted=True))
-                   .from_(name).group_by(*[col(n) for n in key_names]))
+                   .from_(name, copy=False).group_by(*[col(n) for n in key_names], copy=False))
             distinct_queries.append((f"dn_{leaf.alias}", nth))
         return select, distinct_queries
 
@@ -143,17 +143,17 @@ class JourneyCompiler:
 
         base = exp.select(exp.alias_(self._customer_id(), "customer_id", quoted=True),
                           exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
-        base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None])
-        base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct])
-        base = base.from_(exp.alias_(exp.to_table("agg"), "agg"))
+        base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None], copy=False)
+        base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct], copy=False)
+        base = base.from_(exp.alias_(exp.to_table("agg"), "agg"), copy=False)
         if self.journey.customers is not None:
             base = base.join("cust", on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
-                             join_type="FULL OUTER")
+                             join_type="FULL OUTER", copy=False)
         for leaf in cumulative:
             if leaf.condition.distinct:
                 name = f"dn_{leaf.alias}"
                 base = base.join(name, on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
-                                 join_type="LEFT")
+                                 join_type="LEFT", copy=False)
         self.ctes.append(("s0", base))
 
         for i, leaves in periodic.items():
@@ -163,13 +163,13 @@ class JourneyCompiler:
             stage = self._milestone_stage(self.index[name], stage)
 
         final = exp.select(col("customer_id"), col("signed_up_at"))
-        final = final.select(*[col(reached_column(i)) for i in self.index.values()])
-        final = final.from_(stage)
+        final = final.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
+        final = final.from_(stage, copy=False)
         if self.incremental is not None:
             kept = exp.select(col("customer_id"), col("signed_up_at"))
-            kept = kept.select(*[col(reached_column(i)) for i in self.index.values()])
-            kept = kept.from_(exp.to_table(self.incremental.previous)).where(
-                exp.Not(this=col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected"))))
+            kept = kept.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
+            kept = kept.from_(exp.to_table(self.incremental.previous), copy=False).where(
+                exp.Not(this=col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected", copy=False))), copy=False)
             final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:
             final = final.with_(name, as_=query, copy=False)
@@ -182,17 +182,17 @@ class JourneyCompiler:
         signup differs from the previous build's, including customers that left the source.
         """
         since = timestamp(self.incremental.since)
-        recent = exp.select(col("customer_id")).from_("ev_all").where(
-            exp.GT(this=col("occurred_at"), expression=since))
+        recent = exp.select(col("customer_id")).from_("ev_all", copy=False).where(
+            exp.GT(this=col("occurred_at"), expression=since), copy=False)
         affected: exp.Query = recent
         if self.journey.customers is not None:
             previous = exp.alias_(exp.to_table(self.incremental.previous), "p")
             changed = (exp.select(exp.alias_(exp.Coalesce(this=col("customer_id", "p"),
                                                           expressions=[col("customer_id", "c")]), "customer_id"))
-                       .from_(previous).join(exp.alias_(exp.to_table("cust_all"), "c"),
+                       .from_(previous, copy=False).join(exp.alias_(exp.to_table("cust_all"), "c"),
                                              on=exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "c")),
-                                             join_type="FULL OUTER")
-                       .where(exp.NullSafeNEQ(this=col("signed_up_at", "p"), expression=col("signed_up_at", "c"))))
+                                             join_type="FULL OUTER", copy=False)
+                       .where(exp.NullSafeNEQ(this=col("signed_up_at", "p"), expression=col("signed_up_at", "c")), copy=False))
             affected = exp.union(recent, changed, distinct=True)
         else:
             affected = recent.distinct()
@@ -203,8 +203,8 @@ class JourneyCompiler:
         self.ctes.append(("affected", affected))
         for name in ("ev", "cust"):
             if any(n == f"{name}_all" for n, _ in self.ctes):
-                only = exp.select("*").from_(f"{name}_all").where(
-                    col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected")))
+                only = exp.select("*").from_(f"{name}_all", copy=False).where(
+                    col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected", copy=False)), copy=False)
                 self.ctes.append((name, only))
 
     def _customer_id(self) -> exp.Expr:
@@ -224,7 +224,7 @@ class JourneyCompiler:
         signed = exp.cast(col(source.columns.signed_up_at), exp.DataType.Type.TIMESTAMP)
         return (exp.select(exp.alias_(cid, "customer_id", quoted=True),
                            exp.alias_(exp.Min(this=signed), "signed_up_at", quoted=True))
-                .from_(relation_table(source.from_)).where(is_not_null(cid)).group_by(cid.copy()))
+                .from_(relation_table(source.from_), copy=False).where(is_not_null(cid), copy=False).group_by(cid.copy(), copy=False))
 
     def _periods(self, i: int, leaves: list[_Leaf]) -> None:
         """CTE ``q_<i>``: (customer_id, p, m) for each period p ending a streak, m the moment within p."""
@@ -232,27 +232,27 @@ class JourneyCompiler:
         grain, streak = milestone.effective_per, milestone.effective_streak or 1
         key = period_key(col("occurred_at"), grain)
         predicates = [self.events.leaf_predicate(leaf.condition, self.dialect) for leaf in leaves]
-        relevant = exp.select("*").from_("ev").where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0])
+        relevant = exp.select("*").from_("ev", copy=False).where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0], copy=False)
         self.ctes.append((f"pe_{i}", relevant))
         agg, distinct = self._leaf_aggregates(leaves, f"pe_{i}", [col("customer_id"), key], ["customer_id", "p"])
         self.ctes.append((f"pa_{i}", agg))
         self.ctes.extend(distinct)
         joined = exp.select(col("customer_id", "a"), col("p", "a"),
                             exp.alias_(self._moment(milestone.reached_when, f"l{i}", None), "m", quoted=True))
-        joined = joined.from_(exp.alias_(exp.to_table(f"pa_{i}"), "a"))
+        joined = joined.from_(exp.alias_(exp.to_table(f"pa_{i}"), "a"), copy=False)
         for name, _ in distinct:
             on = exp.and_(exp.EQ(this=col("customer_id", "a"), expression=col("customer_id", name)),
                           exp.EQ(this=col("p", "a"), expression=col("p", name)))
-            joined = joined.join(name, on=on, join_type="LEFT")
-        holding = exp.select(col("customer_id"), col("p"), col("m")).from_(joined.subquery("x")).where(
-            is_not_null(col("m")))
+            joined = joined.join(name, on=on, join_type="LEFT", copy=False)
+        holding = exp.select(col("customer_id"), col("p"), col("m")).from_(joined.subquery("x"), copy=False).where(
+            is_not_null(col("m")), copy=False)
         if streak > 1:
             back = exp.Window(this=exp.Lag(this=col("p"), offset=exp.Literal.number(streak - 1)),
                               partition_by=[col("customer_id")], order=exp.Order(expressions=[exp.Ordered(this=col("p"))]))
-            runs = holding.select(exp.alias_(back, "p_back", quoted=True))
-            holding = (exp.select(col("customer_id"), col("p"), col("m")).from_(runs.subquery("y"))
+            runs = holding.select(exp.alias_(back, "p_back", quoted=True), copy=False)
+            holding = (exp.select(col("customer_id"), col("p"), col("m")).from_(runs.subquery("y"), copy=False)
                        .where(exp.EQ(this=col("p_back"), expression=exp.Sub(this=col("p"),
-                                                                           expression=exp.Literal.number(streak - 1)))))
+                                                                           expression=exp.Literal.number(streak - 1))), copy=False))
         self.ctes.append((f"q_{i}", holding))
 
     def _previous(self, i: int) -> exp.Expr | None:
@@ -266,7 +266,7 @@ class JourneyCompiler:
         milestone = self.milestones[i - 1]
         previous = self._previous(i)
         stage = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
-            exp.alias_(exp.to_table(previous_stage), "s"))
+            exp.alias_(exp.to_table(previous_stage), "s"), copy=False)
         if milestone.effective_per is None:
             raw = self._moment(milestone.reached_when, f"l{i}", "s")
             if previous is not None:
@@ -275,20 +275,20 @@ class JourneyCompiler:
             q = f"q_{i}"
             if previous is None:
                 reached = (exp.select(col("customer_id"), exp.alias_(exp.Min(this=col("m")), "raw", quoted=True))
-                           .from_(q).group_by(col("customer_id")))
+                           .from_(q, copy=False).group_by(col("customer_id"), copy=False))
             else:
                 on = exp.and_(exp.EQ(this=col("customer_id", "q"), expression=col("customer_id", "s")),
                               exp.GTE(this=col("p", "q"), expression=period_key(previous.copy(), milestone.effective_per)))
                 reached = (exp.select(col("customer_id", "s"),
                                       exp.alias_(exp.Min(this=exp.Greatest(this=col("m", "q"), expressions=[previous.copy()], ignore_nulls=True)),
                                                  "raw", quoted=True))
-                           .from_(exp.alias_(exp.to_table(previous_stage), "s"))
-                           .join(exp.alias_(exp.to_table(q), "q"), on=on)
-                           .group_by(col("customer_id", "s")))
+                           .from_(exp.alias_(exp.to_table(previous_stage), "s"), copy=False)
+                           .join(exp.alias_(exp.to_table(q), "q"), on=on, copy=False)
+                           .group_by(col("customer_id", "s"), copy=False))
             name = f"j_{i}"
             self.ctes.append((name, reached))
             stage = stage.join(name, on=exp.EQ(this=col("customer_id", "s"), expression=col("customer_id", name)),
-                               join_type="LEFT")
+                               join_type="LEFT", copy=False)
             raw = col("raw", name)
         within = milestone.effective_within
         if within is not None:
@@ -296,7 +296,7 @@ class JourneyCompiler:
             deadline = exp.Add(this=anchor, expression=interval(within.amount, within.unit))
             raw = exp.Case(ifs=[exp.If(this=exp.and_(is_not_null(anchor), exp.LTE(this=raw.copy(), expression=deadline)),
                                        true=raw.copy())])
-        self.ctes.append((f"s_{i}", stage.select(exp.alias_(raw, reached_column(i), quoted=True))))
+        self.ctes.append((f"s_{i}", stage.select(exp.alias_(raw, reached_column(i), quoted=True), copy=False)))
         return f"s_{i}"
 
     def _anchor(self, i: int, table: str | None) -> exp.Expr:

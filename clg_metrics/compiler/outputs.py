@@ -57,7 +57,7 @@ def _union(selects: list[exp.Select], empty: exp.Select) -> exp.Query:
 def _empty(columns: tuple[str, ...], types: dict[str, T]) -> exp.Select:
     """A typed zero-row SELECT, so a project whose journeys have no milestones still gets the table."""
     return exp.select(*[exp.alias_(exp.cast(exp.null(), types.get(c, T.VARCHAR)), c, quoted=True)
-                        for c in columns]).where(exp.false())
+                        for c in columns]).where(exp.false(), copy=False)
 
 
 def milestone_status(journeys: list[tuple[Journey, str]], as_of: datetime) -> exp.Query:
@@ -75,7 +75,7 @@ def milestone_status(journeys: list[tuple[Journey, str]], as_of: datetime) -> ex
                 exp.alias_(reached, "reached_at", quoted=True),
                 exp.alias_(is_not_null(reached), "is_reached", quoted=True),
                 exp.alias_(_by_index(journey, lambda i: status_expr(journey, i, as_of, "w")), "status", quoted=True),
-            ).from_(exp.alias_(exp.to_table(table), "w")).join(_metadata(journey), join_type="CROSS")
+            ).from_(exp.alias_(exp.to_table(table), "w"), copy=False).join(_metadata(journey), join_type="CROSS", copy=False)
         )
     types = {"milestone_index": T.INT, "reached_at": T.TIMESTAMP, "is_reached": T.BOOLEAN}
     return _union(selects, _empty(STATUS_COLUMNS, types))
@@ -120,7 +120,7 @@ def customer_progress(journeys: list[tuple[Journey, str]], as_of: datetime) -> e
             exp.alias_(current_at, "current_reached_at", quoted=True),
             exp.alias_(following, "next_milestone", quoted=True),
             exp.alias_(days_from_us(since), "days_since_progress", quoted=True),
-        ).from_(table))
+        ).from_(table, copy=False))
     types = {"signed_up_at": T.TIMESTAMP, "milestones_reached": T.INT, "current_reached_at": T.TIMESTAMP,
              "days_since_progress": T.DOUBLE}
     return _union(selects, _empty(PROGRESS_COLUMNS, types))
@@ -139,7 +139,7 @@ def funnel(journeys: list[tuple[Journey, str]]) -> exp.Query:
                                                expression=epoch_us(col(reached_column(i - 1))))), f"md_{i}", quoted=True)
             for i in range(2, count + 1)
         ]
-        totals = exp.select(*counts, *medians).from_(table).subquery("t")
+        totals = exp.select(*counts, *medians).from_(table, copy=False).subquery("t")
         reached = _by_index(journey, lambda i: col(f"c_{i}", "t"))
         previous = exp.Case(this=col("milestone_index", "d"),
                             ifs=[exp.If(this=exp.Literal.number(i), true=col(f"c_{i - 1}", "t")) for i in range(2, count + 1)])
@@ -161,7 +161,7 @@ def funnel(journeys: list[tuple[Journey, str]]) -> exp.Query:
             exp.alias_(exp.cast(exp.Sub(this=previous.copy(), expression=reached.copy()), T.BIGINT),
                        "dropped_from_previous", quoted=True),
             exp.alias_(median_days, "median_days_from_previous", quoted=True),
-        ).from_(totals).join(_metadata(journey), join_type="CROSS"))
+        ).from_(totals, copy=False).join(_metadata(journey), join_type="CROSS", copy=False))
     types = {"milestone_index": T.INT, "customers_reached": T.BIGINT, "pct_of_first": T.DOUBLE,
              "pct_of_previous": T.DOUBLE, "dropped_from_previous": T.BIGINT, "median_days_from_previous": T.DOUBLE}
     return _union(selects, _empty(FUNNEL_COLUMNS, types))

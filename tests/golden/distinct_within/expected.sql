@@ -11,6 +11,15 @@ WITH ev AS (
     AND NOT "event_name" IS NULL
     AND NOT "occurred_at" IS NULL
     AND CAST("occurred_at" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
+), cust AS (
+  SELECT
+    "customer_id" AS "customer_id",
+    MIN(CAST("signed_up_at" AS TIMESTAMP)) AS "signed_up_at"
+  FROM customers
+  WHERE
+    NOT "customer_id" IS NULL
+  GROUP BY
+    "customer_id"
 ), dv_l1 AS (
   SELECT
     "customer_id" AS "customer_id",
@@ -43,15 +52,6 @@ WITH ev AS (
       MIN("first_at", 3)
     )[3] AS "l1"
   FROM dv_l1
-  GROUP BY
-    "customer_id"
-), cust AS (
-  SELECT
-    "customer_id" AS "customer_id",
-    MIN(CAST("signed_up_at" AS TIMESTAMP)) AS "signed_up_at"
-  FROM customers
-  WHERE
-    NOT "customer_id" IS NULL
   GROUP BY
     "customer_id"
 ), s0 AS (

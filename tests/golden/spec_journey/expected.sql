@@ -10,6 +10,15 @@ WITH ev AS (
     AND NOT "event" IS NULL
     AND NOT "ts" IS NULL
     AND CAST("ts" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
+), cust AS (
+  SELECT
+    "user_id" AS "customer_id",
+    MIN(CAST("created_at" AS TIMESTAMP)) AS "signed_up_at"
+  FROM stg_customers
+  WHERE
+    NOT "user_id" IS NULL
+  GROUP BY
+    "user_id"
 ), agg AS (
   SELECT
     "customer_id" AS "customer_id",
@@ -48,15 +57,6 @@ WITH ev AS (
   FROM ev
   GROUP BY
     "customer_id"
-), cust AS (
-  SELECT
-    "user_id" AS "customer_id",
-    MIN(CAST("created_at" AS TIMESTAMP)) AS "signed_up_at"
-  FROM stg_customers
-  WHERE
-    NOT "user_id" IS NULL
-  GROUP BY
-    "user_id"
 ), s0 AS (
   SELECT
     COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
