@@ -125,6 +125,9 @@ def _load_config(root: Path, errors: ErrorCollector) -> ProjectConfig:
 
 def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
     for name, source in project.sql_models.items():
+        if any(read.split(".")[-1] == name for read in source.reads):
+            errors.add(source.path, None, None, f"model `{name}` reads a table named `{name}`: publishing the model "
+                       "would replace the table it reads", "give the model another name, e.g. stg_" + name)
         if name in project.seeds:
             errors.add(source.path, None, None, f"model `{name}` has the same name as seeds/{name}.csv",
                        "rename one of them")

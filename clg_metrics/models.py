@@ -42,6 +42,7 @@ class Model:
     checksum: str | None = None  # of the definition, so orchestrators can tell what changed
     columns: list[str] | None = None
     mode: str | None = None  # journeys: "incremental" or why the build is full
+    materialized: str = "table"  # sql/ models may be "view"
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -134,8 +135,10 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
             continue
         src = project.sql_models[name]
         schemas[name] = output_columns(src.query, schemas)
+        config = project.config.models.get(name)
         dag.models[name] = Model(name, "sql", query=src.query, depends_on=sql_deps[name], path=src.path,
-                                 checksum=_text_hash(src.query.sql()), columns=schemas[name])
+                                 checksum=_text_hash(src.query.sql()), columns=schemas[name],
+                                 materialized=config.materialized if config else "table")
 
     def columns_of(relation: str) -> list[str] | None:
         relation = relation.lower()

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, StrictInt, ValidationError
+from pydantic import Field, ValidationError
 
 from .errors import ProfileError, did_you_mean, one_of
 from .spec import _Model
@@ -30,8 +30,8 @@ class DuckDBTarget(_Model):
     type: Literal["duckdb"]
     path: str = "target/clg.duckdb"
     schema_: str = Field(default="main", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
-    threads: StrictInt | None = Field(default=None, ge=1)
-    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGT]?i?B\s*$")
+    threads: int | None = Field(default=None, ge=1)  # not strict: env_var() gives strings
+    memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGTkmgt]?i?[Bb]\s*$")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 

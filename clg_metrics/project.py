@@ -7,7 +7,7 @@ a newcomer would expect.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -29,6 +29,8 @@ class ModelConfig(_Model):
 
     checks: list[CheckDecl] = Field(default_factory=list)
     description: str | None = None
+    # view: nothing is copied; readers (and journeys) query the model's SELECT each time
+    materialized: Literal["table", "view"] = "table"
 
 
 class IncrementalConfig(_Model):

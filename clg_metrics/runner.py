@@ -210,6 +210,7 @@ class _Run:
         self.ctx, self.engine, self.report = ctx, engine, report
         self.on_result, self.on_checks, self.on_start = on_result, on_checks, on_start
         self.built: list[str] = []
+        self.models: dict[str, Model] = {}
         self.states: list[JourneyState] = []
         self.run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
 
@@ -268,6 +269,7 @@ class _Run:
 
         failed: ModelResult | None = None
         for model in models:
+            self.models[model.name] = model
             if failed is not None:
                 result = ModelResult(model.name, model.kind, "skipped", message=f"skipped: {failed.name} failed")
             else:
@@ -293,9 +295,17 @@ class _Run:
     def check(self, checks: list) -> None:
         if not checks:
             return
-        from .checks.gx import run_checks
+        from .checks.fast import run_fast_checks, supports
 
-        results = run_checks(self.engine, checks, self.physical)
+        fast = [c for c in checks if supports(c)]
+        results = run_fast_checks(self.engine, fast, self.physical)
+        declared = [c for c in checks if not supports(c)]
+        if declared:  # great-expectations is imported only when a user declared checks
+            from .checks.gx import run_checks
+
+            results += run_checks(self.engine, declared, self.physical)
+        order = {id(c): i for i, c in enumerate(checks)}
+        results.sort(key=lambda r: order[id(r.check)])
         self.report.checks.extend(results)
         if self.on_checks:
             self.on_checks(results)
@@ -334,13 +344,16 @@ class _Run:
         self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, query.sql(self.engine.dialect))
 
     def publish(self, include_models: bool) -> None:
-        renames = [(STAGED_PREFIX + n, n) for n in self.built] if include_models else []
+        views = [(STAGED_PREFIX + n, n, self.models[n].sql(self.engine.dialect, pretty=False))
+                 for n in self.built if self.models[n].materialized == "view"] if include_models else []
+        renames = [(STAGED_PREFIX + n, n) for n in self.built
+                   if self.models[n].materialized != "view"] if include_models else []
         if include_models and self.states:
             self._stage_state()
             renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
         if self._stage_dq_results():
             renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
-        self.engine.publish(renames)
+        self.engine.publish(renames, views)
 
 
 def _selected(ctx: Context, dag: Dag) -> list[Model]:
@@ -374,6 +387,9 @@ def _run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | 
     try:
         if model.kind == "seed":
             rows = engine.load_csv(target, model.path)
+        elif model.materialized == "view":
+            engine.create_view_as(target, model.sql(engine.dialect, rename=staged_name, pretty=False))
+            rows = None
         else:
             rows = engine.create_table_as(target, model.sql(engine.dialect, rename=staged_name, pretty=False))
     except ClgError:

@@ -663,3 +663,15 @@ def test_empty_journeys_folder_is_fine(make_project):
     assert "0 journeys" in output
     project = load_project(root)
     assert project.journeys == []
+
+
+def test_model_named_like_the_table_it_reads_is_refused(make_project):
+    # publishing `sql/events.sql` would replace the warehouse table `events` it reads
+    from clg_metrics.errors import SpecError
+    from clg_metrics.loader import load_project
+
+    root = make_project({"sql/events.sql": "SELECT * FROM main.events\n",
+                         "milestones/j.yml": "journey: j\nevents: {from: events}\nphases: []\n"})
+    with pytest.raises(SpecError) as info:
+        load_project(root)
+    assert "events.sql" in str(info.value) and "replace the table it reads" in str(info.value)

@@ -36,6 +36,7 @@ class CheckSpec:
     stage: Literal["source", "output"] = "source"
     column: str | None = None
     query: exp.Query | None = None  # for UnexpectedRowsExpectation: reads BATCH and maybe other relations
+    declared: bool = False  # written by a user under checks: (always run through GX)
 
     @property
     def key(self) -> tuple:
@@ -53,7 +54,7 @@ def _declared(relation: str, decl: CheckDecl, stage: str = "source") -> CheckSpe
     args = decl.arguments
     column = args.get("column") or args.get("column_A")
     name = decl.name or ".".join(p for p in (relation.split(".")[-1], column, decl.expect.removeprefix("expect_")) if p)
-    return CheckSpec(name, relation, decl.gx_class, args, decl.severity, stage, column)
+    return CheckSpec(name, relation, decl.gx_class, args, decl.severity, stage, column, declared=True)
 
 
 def _event_names(condition) -> list[str]:

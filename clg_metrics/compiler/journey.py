@@ -51,6 +51,9 @@ class _Leaf:
     condition: EventCondition
 
 
+INLINED_CTES = ("ev", "ev_all", "cust", "cust_all")
+
+
 def reached_column(index: int) -> str:
     """The progress model's column holding milestone ``index``'s reached_at (1-based)."""
     return f"r_{index}"
@@ -172,7 +175,10 @@ class JourneyCompiler:
                 exp.Not(this=col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected", copy=False))), copy=False)
             final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:
-            final = final.with_(name, as_=query, copy=False)
+            # The staged events are read by several aggregates: DuckDB would materialize a CTE used
+            # more than once (a copy of every event); inlined, each aggregate scans the source.
+            inline = name in INLINED_CTES or name.startswith("pe_")
+            final = final.with_(name, as_=query, materialized=False if inline else None, copy=False)
         return final
 
     def _restrict_to_affected(self) -> None:

@@ -100,10 +100,12 @@ def floor_div(numerator: exp.Expr, divisor: int) -> exp.Expr:
     Engines disagree on integer division of negatives (DuckDB truncates), so this is written as
     (n - ((n % d) + d) % d) / d, exact in integer arithmetic everywhere.
     """
+    # Parentheses are explicit: sqlglot prints a hand-built tree as is, and `a - b % d` binds as a - (b % d).
+    n = exp.Paren(this=numerator.copy())
     d = exp.Literal.number(divisor)
-    mod = exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=exp.Mod(this=numerator.copy(), expression=d)),
-                                               expression=d.copy())), expression=d.copy())
-    exact = exp.Paren(this=exp.Sub(this=numerator.copy(), expression=mod))
+    mod = exp.Paren(this=exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Paren(this=exp.Mod(this=n, expression=d)),
+                                                                expression=d.copy())), expression=d.copy()))
+    exact = exp.Paren(this=exp.Sub(this=n.copy(), expression=mod))
     return exp.IntDiv(this=exact, expression=d.copy())
 
 
@@ -119,7 +121,7 @@ def round_ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
         this=exp.Paren(this=exp.Add(this=exp.Mul(this=two, expression=absolute), expression=denominator.copy())),
         expression=exp.Paren(this=exp.Mul(this=two.copy(), expression=denominator.copy())),
     )
-    return exp.Mul(this=exp.Sign(this=numerator.copy()), expression=rounded)
+    return exp.Mul(this=exp.Sign(this=numerator.copy()), expression=exp.Paren(this=rounded))
 
 
 def hundredths(integer_hundredths: exp.Expr) -> exp.Expr:

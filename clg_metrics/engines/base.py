@@ -36,20 +36,25 @@ class Engine(ABC):
         """(Re)create ``table`` in the engine's schema from a SELECT; return its row count."""
 
     @abstractmethod
+    def create_view_as(self, view: str, select_sql: str) -> None:
+        """(Re)create a view in the engine's schema."""
+
+    @abstractmethod
     def load_csv(self, table: str, path: Path) -> int:
         """(Re)create ``table`` from a CSV file with a header row; return its row count."""
 
     @abstractmethod
-    def publish(self, renames: list[tuple[str, str]]) -> None:
-        """Replace each published table by its staged twin, all in one transaction."""
+    def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:
+        """In one transaction: replace each published table by its staged twin, and each
+        (staged view, view, SELECT over published names) by a view of that SELECT."""
 
     @abstractmethod
-    def drop(self, tables: list[str]) -> None:
-        """Drop these tables if they exist."""
+    def drop(self, relations: list[str]) -> None:
+        """Drop these tables or views if they exist."""
 
     @abstractmethod
     def tables(self) -> list[str]:
-        """The tables of the engine's schema."""
+        """The tables and views of the engine's schema."""
 
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release the connection."""

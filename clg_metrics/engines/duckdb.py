@@ -72,27 +72,44 @@ class DuckDBEngine(Engine):
         self.con.execute(f"CREATE OR REPLACE TABLE {self.quote(table)} AS {select_sql}")
         return self.con.execute(f"SELECT count(*) FROM {self.quote(table)}").fetchone()[0]
 
+    def create_view_as(self, view: str, select_sql: str) -> None:
+        self._drop_any(view)
+        self.con.execute(f"CREATE VIEW {self.quote(view)} AS {select_sql}")
+
     def load_csv(self, table: str, path: Path) -> int:
         reader = exp.func("read_csv", literal(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true()))
         select = exp.select("*").from_(reader)
         return self.create_table_as(table, select.sql("duckdb"))
 
-    def publish(self, renames: list[tuple[str, str]]) -> None:
+    def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:
         self.con.execute("BEGIN TRANSACTION")
         try:
             for staged, final in renames:
-                self.con.execute(f"DROP TABLE IF EXISTS {self.quote(final)}")
-                self.con.execute(f"DROP VIEW IF EXISTS {self.quote(final)}")
+                self._drop_any(final)
                 new_name = exp.to_identifier(final, quoted=True).sql("duckdb")
                 self.con.execute(f"ALTER TABLE {self.quote(staged)} RENAME TO {new_name}")
+            for staged, final, select_sql in views:
+                self._drop_any(staged)
+                self._drop_any(final)
+                self.con.execute(f"CREATE VIEW {self.quote(final)} AS {select_sql}")
             self.con.execute("COMMIT")
         except duckdb.Error as exc:
             self.con.execute("ROLLBACK")
             raise BuildError(f"publishing the build failed, the previous outputs are kept: {exc}") from None
 
-    def drop(self, tables: list[str]) -> None:
-        for table in tables:
-            self.con.execute(f"DROP TABLE IF EXISTS {self.quote(table)}")
+    def drop(self, relations: list[str]) -> None:
+        for name in relations:
+            self._drop_any(name)
+
+    def _drop_any(self, name: str) -> None:
+        """Drop a table or a view of that name (DuckDB refuses DROP TABLE on a view)."""
+        query = exp.select("table_type").from_("information_schema.tables").where(
+            exp.and_(exp.EQ(this=exp.column("table_schema"), expression=literal(self.schema)),
+                     exp.EQ(this=exp.column("table_name"), expression=literal(name))))
+        row = self.con.execute(query.sql("duckdb")).fetchone()
+        if row is not None:
+            kind = "VIEW" if row[0] == "VIEW" else "TABLE"
+            self.con.execute(f"DROP {kind} IF EXISTS {self.quote(name)}")
 
     def tables(self) -> list[str]:
         query = exp.select("table_name").from_("information_schema.tables").where(
