@@ -1,0 +1,497 @@
+#!/usr/bin/env python3
+"""Benchmark `clg-metrics build` against the hand-written reference SQL and a one-scan floor.
+
+usage: run.py [--events N] [--rounds 3] [--memory-limit 2GB] [--data-dir DIR] [--contenders LIST]
+              [--cli-rounds 5] [--skip-build-bench] [--skip-cli-bench] [--timeout S] [--json FILE] [--keep]
+
+Run by hand with the project's venv (never part of CI's pass/fail), e.g.
+    .venv/bin/python bench/run.py --events 1000000
+
+1. Makes sure DIR/events_N.duckdb exists (bench/generate.py; DIR = $CLG_BENCH_DIR or /tmp/clg-bench).
+2. For each round (the order of the contenders rotates every round), each as a subprocess:
+   - build:     `clg-metrics build` on a copy of bench/project, writing into a fresh scratch copy of
+                the events DB (the build publishes into the DB it reads; the copy is not timed);
+   - build_skip_checks: the same with --skip-checks (the SQL the compiler emits, without the
+                data-quality checks);
+   - reference: bench/reference/run_reference.py DB AS_OF OUT (DB read-only, OUT a fresh file), a
+                verbatim copy of /work/shared/bench/ (the hand-written reference.sql); it runs with
+                DuckDB's defaults (threads = CPUs, memory_limit 80% of RAM) as shipped;
+   - floor:     bench/floor.py DB (one GROUP BY customer_id with one count(*) FILTER, materialized).
+   Wall time and the child's peak RSS (/usr/bin/time's %M: that child alone) are recorded, plus the
+   "in-process" time each reports itself, which leaves out interpreter start-up and imports: the
+   build's run_results.json elapsed_time (compile, models, checks, publish), the reference's and
+   the floor's printed seconds (their SQL only).
+3. Prints medians, peak RSS and the ratios build/reference and build/floor.
+4. Compares the build's milestone_status with the reference's row for row and prints the number of
+   differing rows (and the funnel's, which may differ in the last digit on exact rounding ties).
+5. Times `clg-metrics --help`, `validate` and `compile` on a generated 20-milestone journey (a temp
+   project), each as a subprocess, median of --cli-rounds.
+Exit code: 0, or 1 if milestone_status differs or a subprocess failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE / "project"
+# The hand-written reference: a verbatim copy of /work/shared/bench/{run_reference.py,reference.sql}
+# in bench/reference/, so that a fresh clone runs; CLG_BENCH_REFERENCE names another run_reference.py.
+SHARED_REFERENCE = Path("/work/shared/bench/run_reference.py")
+REFERENCE = Path(os.environ.get("CLG_BENCH_REFERENCE", HERE / "reference" / "run_reference.py"))
+DEFAULT_DIR = Path(os.environ.get("CLG_BENCH_DIR", "/tmp/clg-bench"))
+AS_OF = "2025-01-01T00:00:00"
+STATUS_COLUMNS = ["journey", "customer_id", "phase", "milestone", "milestone_index", "kpi", "reached_at",
+                  "is_reached", "status"]
+
+sys.path.insert(0, str(HERE))
+import generate  # noqa: E402  (bench/generate.py)
+
+
+# -- running a child and measuring it ---------------------------------------------------------------
+@dataclass
+class Run:
+    wall: float
+    rss_mb: float
+    returncode: int
+    stdout: str
+    inner: float | None = None  # the seconds the child reports for its own work
+    models: dict[str, float] | None = None  # a build's seconds per model (run_results.json)
+
+
+TIME = Path("/usr/bin/time")  # GNU time: the peak RSS of exactly its child
+
+
+def run_child(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
+              timeout: float = 3600) -> Run:
+    """Run cmd; return its wall time and peak RSS.
+
+    The RSS comes from /usr/bin/time (GNU time's %M). os.wait4's or RUSAGE_CHILDREN's ru_maxrss is
+    wrong for small children: it includes the image of this (bench) process forked before exec
+    (a `python -c pass` child measured 310 MB under a 300 MB parent). Without /usr/bin/time, wait4
+    is used and small figures are upper bounds.
+    """
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path, rss_path = Path(tmp) / "out", Path(tmp) / "rss"
+        full = [str(TIME), "-q", "-o", str(rss_path), "-f", "%M", *cmd] if TIME.exists() else cmd
+        with out_path.open("w") as out:
+            started = time.perf_counter()
+            proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                    start_new_session=True)
+            deadline = started + timeout
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    os.killpg(proc.pid, 9)
+                    pid, status, usage = os.wait4(proc.pid, 0)
+                    break
+                time.sleep(0.002)
+            wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, tell Popen
+        text = out_path.read_text()
+        rss_kb = usage.ru_maxrss  # KiB on Linux
+        if TIME.exists():
+            lines = rss_path.read_text().split() if rss_path.exists() else []
+            rss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else float("nan")
+    return Run(wall, rss_kb / 1024, proc.returncode, text)
+
+
+def clg_command() -> list[str]:
+    """The installed console script next to this Python (what a user runs), else `python -m`."""
+    script = Path(sys.executable).parent / "clg-metrics"
+    if script.exists():
+        return [str(script)]
+    found = shutil.which("clg-metrics")
+    return [found] if found else [sys.executable, "-m", "clg_metrics.cli"]
+
+
+def fail(what: str, run: Run) -> None:
+    print(f"\n{what} failed (exit {run.returncode}):\n{run.stdout[-3000:]}", file=sys.stderr)
+
+
+def remove_db(path: Path) -> None:
+    for p in (path, Path(str(path) + ".wal")):
+        p.unlink(missing_ok=True)
+
+
+# -- the contenders ---------------------------------------------------------------------------------
+@dataclass
+class Contender:
+    name: str
+    runs: list[Run] = field(default_factory=list)
+
+    def median(self, attr: str = "wall") -> float | None:
+        values = [getattr(r, attr) for r in self.runs if getattr(r, attr) is not None]
+        return statistics.median(values) if values else None
+
+    def peak_rss(self) -> float:
+        return max(r.rss_mb for r in self.runs)
+
+
+class Bench:
+    def __init__(self, args, db: Path, scratch: Path):
+        self.args, self.db, self.scratch = args, db, scratch
+        self.project = scratch / "project"  # a copy: target/ and run_results.json stay out of bench/
+        self.build_db = scratch / "build.duckdb"
+        self.build_nc_db = scratch / "build_skip_checks.duckdb"
+        self.ref_db = scratch / "reference.duckdb"
+        shutil.rmtree(self.project, ignore_errors=True)
+        shutil.copytree(PROJECT, self.project, ignore=shutil.ignore_patterns("target"))
+
+    def _build(self, db: Path, extra: list[str]) -> Run:
+        remove_db(db)
+        shutil.copyfile(self.db, db)  # not timed: the build writes into the DB it reads
+        env = dict(os.environ, CLG_BENCH_DB=str(db), CLG_BENCH_MEMORY_LIMIT=self.args.memory_limit)
+        env.pop("CLG_PROFILES_DIR", None)
+        run = run_child(clg_command() + ["build", "--project-dir", str(self.project), "--as-of", AS_OF, *extra],
+                        env=env, timeout=self.args.timeout)
+        results_file = self.project / "target" / "run_results.json"
+        if run.returncode == 0 and results_file.exists():
+            results = json.loads(results_file.read_text())
+            run.inner = results.get("elapsed_time")
+            run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+        return run
+
+    def build(self) -> Run:
+        return self._build(self.build_db, [])
+
+    def build_skip_checks(self) -> Run:
+        return self._build(self.build_nc_db, ["--skip-checks"])
+
+    def reference(self) -> Run:
+        remove_db(self.ref_db)
+        run = run_child([sys.executable, str(REFERENCE), str(self.db), AS_OF, str(self.ref_db)],
+                        timeout=self.args.timeout)
+        m = re.search(r"rows; ([0-9.]+)s", run.stdout)
+        run.inner = float(m.group(1)) if m else None
+        return run
+
+    def floor(self) -> Run:
+        run = run_child([sys.executable, str(HERE / "floor.py"), str(self.db), self.args.memory_limit, "2"],
+                        timeout=self.args.timeout)
+        m = re.search(r"rows; ([0-9.]+)s", run.stdout)
+        run.inner = float(m.group(1)) if m else None
+        return run
+
+
+CONTENDERS = ("build", "build_skip_checks", "reference", "floor")
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
+    bench = Bench(args, db, scratch)
+    names = [n for n in CONTENDERS if n in args.contenders]
+    contenders = {name: Contender(name) for name in names}
+    print(f"\n== {args.events:,} events: {args.rounds} alternating rounds of {', '.join(names)} "
+          f"(build and floor: memory_limit {args.memory_limit}, threads 2) ==")
+    for r in range(args.rounds):
+        rotation = names[r % len(names):] + names[:r % len(names)]
+        line = []
+        for name in rotation:
+            run = getattr(bench, name)()
+            if run.returncode != 0:
+                fail(name, run)
+                return {}, False
+            contenders[name].runs.append(run)
+            line.append(f"{name} {run.wall:.2f}s ({run.rss_mb:,.0f} MB)")
+        print(f"round {r + 1}: " + ", ".join(line), flush=True)
+
+    print(f"\n{'':18} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'peak RSS':>10}")
+    for c in contenders.values():
+        walls = [r.wall for r in c.runs]
+        inner = c.median("inner")
+        print(f"{c.name:18} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
+              f"{(f'{inner:10.2f}s' if inner is not None else '          -')} {c.peak_rss():8,.0f} MB")
+    ratios: dict[str, float] = {}
+    inner_ratios: dict[str, float] = {}
+    for top in ("build", "build_skip_checks", "reference"):
+        for bottom in ("reference", "floor"):
+            if top == bottom or top not in contenders or bottom not in contenders:
+                continue
+            key = f"{top}/{bottom}"
+            ratios[key] = _ratio(contenders[top].median(), contenders[bottom].median())
+            value = _ratio(contenders[top].median("inner"), contenders[bottom].median("inner"))
+            if value is not None:
+                inner_ratios[key] = value
+    print("ratios (wall):       " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
+    print("ratios (in-process): " + ", ".join(f"{k} {v:.2f}x" for k, v in inner_ratios.items()))
+    for name in ("build", "build_skip_checks"):
+        if name not in contenders:
+            continue
+        runs = contenders[name].runs
+        per_model = {m: statistics.median(r.models[m] for r in runs if r.models and m in r.models)
+                     for m in (runs[-1].models or {})}
+        in_models = sum(per_model.values())
+        print(f"\n{name}: median seconds per model (run_results.json), and what is not a model:")
+        for m, sec in per_model.items():
+            print(f"  {m:36} {sec:7.2f}s")
+        print(f"  {'(sum of models)':36} {in_models:7.2f}s")
+        print(f"  {'(rest of the wall time: start-up,':36} {contenders[name].median() - in_models:7.2f}s"
+              "   imports, compile, checks, publish, close)")
+
+    ok = True
+    diffs = {}
+    for name, path in (("build", bench.build_db), ("build_skip_checks", bench.build_nc_db)):
+        if name in contenders and "reference" in contenders:
+            print(f"\n-- {name} vs reference --")
+            diffs[name] = compare(path, bench.ref_db)
+            ok &= diffs[name]["milestone_status_differing_rows"] == 0
+    result = {
+        "events": args.events, "rounds": args.rounds, "memory_limit": args.memory_limit,
+        "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
+                                "in_process": [r.inner for r in c.runs],
+                                "rss_mb": [round(r.rss_mb, 1) for r in c.runs],
+                                "models": [r.models for r in c.runs] if c.runs[0].models else None,
+                                "median_wall": round(c.median(), 3), "peak_rss_mb": round(c.peak_rss(), 1)}
+                       for c in contenders.values()},
+        "ratios_wall": {k: round(v, 3) for k, v in ratios.items()},
+        "ratios_in_process": {k: round(v, 3) for k, v in inner_ratios.items()},
+        "equality": diffs,
+    }
+    if not args.keep:
+        for path in (bench.build_db, bench.build_nc_db, bench.ref_db):
+            remove_db(path)
+    return result, ok
+
+
+# -- equality with the reference --------------------------------------------------------------------
+def compare(build_db: Path, ref_db: Path) -> dict:
+    import duckdb
+
+    con = duckdb.connect(str(build_db), read_only=True)
+    con.execute("SET enable_progress_bar = false")
+    con.execute(f"ATTACH '{str(ref_db).replace(chr(39), chr(39) * 2)}' AS ref (READ_ONLY)")
+    n_build = con.execute("SELECT count(*) FROM main.milestone_status").fetchone()[0]
+    n_ref = con.execute("SELECT count(*) FROM ref.main.milestone_status").fetchone()[0]
+    differs = " OR ".join(f"b.{c} IS DISTINCT FROM r.{c}" for c in STATUS_COLUMNS)
+    diff_sql = f"""
+        SELECT b.*, r.*
+        FROM main.milestone_status b
+        FULL OUTER JOIN ref.main.milestone_status r
+          ON b.journey = r.journey AND b.customer_id = r.customer_id AND b.milestone_index = r.milestone_index
+        WHERE {differs}"""
+    n_diff = con.execute(f"SELECT count(*) FROM ({diff_sql})").fetchone()[0]
+    # the same by multiset difference, in case the key is not unique on one side
+    cols = ", ".join(STATUS_COLUMNS)
+    mine, theirs = "main.milestone_status", "ref.main.milestone_status"
+    only_build = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {mine} EXCEPT ALL "
+                             f"SELECT {cols} FROM {theirs})").fetchone()[0]
+    only_ref = con.execute(f"SELECT count(*) FROM (SELECT {cols} FROM {theirs} EXCEPT ALL "
+                           f"SELECT {cols} FROM {mine})").fetchone()[0]
+    print(f"\nmilestone_status: build {n_build:,} rows, reference {n_ref:,} rows; "
+          f"differing rows (by journey, customer_id, milestone_index): {n_diff:,}; "
+          f"only in build {only_build:,}, only in reference {only_ref:,} (EXCEPT ALL)")
+    if n_diff:
+        for row in con.execute(f"{diff_sql} ORDER BY coalesce(b.customer_id, r.customer_id), "
+                               "coalesce(b.milestone_index, r.milestone_index) LIMIT 5").fetchall():
+            print("  build", row[:9], "\n  ref  ", row[9:])
+        by = con.execute(f"SELECT coalesce(b.milestone_index, r.milestone_index) AS i, count(*) "
+                         f"FROM main.milestone_status b FULL OUTER JOIN ref.main.milestone_status r "
+                         f"ON b.journey = r.journey AND b.customer_id = r.customer_id "
+                         f"AND b.milestone_index = r.milestone_index WHERE {differs} GROUP BY ALL ORDER BY 1").fetchall()
+        print("  differing rows by milestone_index: " + ", ".join(f"{i}: {n:,}" for i, n in by))
+    f_cols = ["customers_reached", "pct_of_first", "pct_of_previous", "dropped_from_previous",
+              "median_days_from_previous"]
+    funnel = con.execute(f"""
+        SELECT b.milestone_index, {', '.join(f'b.{c}, r.{c}' for c in f_cols)}
+        FROM main.funnel b JOIN ref.main.funnel r USING (journey, milestone_index)
+        WHERE {' OR '.join(f'b.{c} IS DISTINCT FROM r.{c}' for c in f_cols)} ORDER BY 1""").fetchall()
+    n_funnel = con.execute("SELECT count(*) FROM main.funnel").fetchone()[0]
+    print(f"funnel: {n_funnel} rows, {len(funnel)} differing from the reference"
+          + (" (the reference rounds half-even on binary values, SPEC half away from zero on exact ones):"
+             if funnel else ""))
+    for row in funnel:
+        print("  ", row)
+    con.close()
+    return {"milestone_status_rows": n_build, "reference_rows": n_ref, "milestone_status_differing_rows": n_diff,
+            "only_in_build": only_build, "only_in_reference": only_ref, "funnel_differing_rows": len(funnel)}
+
+
+# -- CLI start-up on a 20-milestone journey ---------------------------------------------------------
+JOURNEY_20 = """\
+# Generated by bench/run.py: 20 milestones using every kind of condition (CLI timing only).
+journey: twenty_steps
+description: A long journey for timing validate and compile
+events:
+  from: stg_events
+customers:
+  from: main.customers
+order: sequential
+phases:
+  - phase: discover
+    milestones:
+      - milestone: m01_visit
+        reached_when: {event: page_view}
+      - milestone: m02_trial
+        reached_when: {event: trial_started}
+      - milestone: m03_first_value
+        reached_when: {all: [{event: search, at_least: 5}, {event: list_created}]}
+      - milestone: m04_realization
+        reached_when:
+          all:
+            - {event: search, at_least: 10}
+            - {event: list_created, at_least: 2}
+            - {event: export, at_least: 2, where: {format: csv}}
+      - milestone: m05_monthly_value
+        reached_when:
+          per: month
+          all: [{event: search, at_least: 10}, {event: list_created, at_least: 2}, {event: export, at_least: 2}]
+  - phase: engage
+    milestones:
+      - milestone: m06_habit
+        reached_when: {per: week, streak: 4, event: login, at_least: 3}
+      - milestone: m07_growth
+        reached_when:
+          all: [{milestone: m05_monthly_value}, {any: [{event: upgrade}, {event: review}, {event: referral}]}]
+        within: {days: 90, of: signup}
+      - milestone: m08_support
+        reached_when: {event: support_ticket, where: "event_id % 2 = 0 AND format <> 'pdf'"}
+      - milestone: m09_formats
+        reached_when: {event: export, distinct: format, at_least: 2}
+      - milestone: m10_busy_day
+        reached_when: {per: day, event: search, at_least: 3}
+      - milestone: m11_quick_export
+        reached_when: {event: export}
+        within: {days: 30, of: previous}
+      - milestone: m12_sheets
+        reached_when: {event: export, at_least: 3, where: {format: {in: [csv, xlsx]}}}
+      - milestone: m13_power
+        reached_when: {any: [{event: login, at_least: 20}, {event: search, at_least: 50}]}
+  - phase: expand
+    milestones:
+      - milestone: m14_weekly_search
+        reached_when:
+          per: week
+          streak: 2
+          all: [{event: search, at_least: 2}, {event: login}]
+      - milestone: m15_advocate
+        reached_when: {all: [{milestone: m13_power}, {event: review}]}
+      - milestone: m16_late_export
+        reached_when: {event: export, where: {event_id: {gte: 100}}}
+      - milestone: m17_monthly_logins
+        reached_when: {per: month, streak: 3, event: login, at_least: 4}
+      - milestone: m18_upgrade
+        reached_when: {event: upgrade}
+        within: {hours: 8760, of: signup}
+      - milestone: m19_word_of_mouth
+        reached_when: {event: [review, referral], at_least: 2}
+      - milestone: m20_devoted
+        reached_when: {all: [{milestone: m01_visit}, {event: page_view, at_least: 100}]}
+"""
+
+
+def bench_cli(args, scratch: Path) -> tuple[dict, bool]:
+    project = scratch / "cli_project"
+    shutil.rmtree(project, ignore_errors=True)
+    (project / "milestones").mkdir(parents=True)
+    (project / "sql").mkdir()
+    shutil.copyfile(PROJECT / "sql" / "stg_events.sql", project / "sql" / "stg_events.sql")
+    (project / "clg_project.yml").write_text("name: cli_bench\nvars:\n  as_of: \"2025-01-01 00:00:00\"\n")
+    (project / "milestones" / "twenty_steps.yml").write_text(JOURNEY_20)
+    clg = clg_command()
+    commands = {
+        "python -c pass (baseline)": [sys.executable, "-c", "pass"],
+        "clg-metrics --help": clg + ["--help"],
+        "clg-metrics validate": clg + ["validate", "--project-dir", str(project)],
+        "clg-metrics compile": clg + ["compile", "--project-dir", str(project)],
+    }
+    print(f"\n== CLI on a generated 20-milestone journey ({project}), median of {args.cli_rounds} ==")
+    results, ok = {}, True
+    runs: dict[str, list[Run]] = {name: [] for name in commands}
+    for _ in range(args.cli_rounds):  # interleaved, like the build rounds
+        for name, cmd in commands.items():
+            runs[name].append(run_child(cmd, cwd=project))
+    for name, rs in runs.items():
+        bad = [r for r in rs if r.returncode != 0]
+        if bad:
+            fail(name, bad[0])
+            ok = False
+            continue
+        walls = [r.wall for r in rs]
+        med = statistics.median(walls)
+        results[name] = {"median": round(med, 3), "min": round(min(walls), 3), "max": round(max(walls), 3),
+                         "rss_mb": round(max(r.rss_mb for r in rs), 1)}
+        print(f"{name:28} {med:6.3f}s (min {min(walls):.3f}, max {max(walls):.3f}), "
+              f"peak RSS {max(r.rss_mb for r in rs):,.0f} MB   | {(rs[0].stdout.strip().splitlines() or [''])[-1][:70]}")
+    return results, ok
+
+
+def check_reference_copy() -> None:
+    """Warn if the vendored reference differs from the shared one it was copied from."""
+    if "CLG_BENCH_REFERENCE" in os.environ or not SHARED_REFERENCE.exists():
+        return
+    for name in ("run_reference.py", "reference.sql"):
+        mine, shared = REFERENCE.parent / name, SHARED_REFERENCE.parent / name
+        if shared.exists() and mine.exists() and shared.read_bytes() != mine.read_bytes():
+            print(f"WARNING: {mine} differs from {shared}; copy it again "
+                  "(or set CLG_BENCH_REFERENCE to the shared run_reference.py)", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--memory-limit", default="2GB", help="DuckDB memory_limit of the build and the floor")
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DIR, help=f"generated data (default {DEFAULT_DIR})")
+    parser.add_argument("--contenders", default=",".join(CONTENDERS), type=lambda v: [x.strip() for x in v.split(",")],
+                        help=f"which to time, comma-separated (default all: {','.join(CONTENDERS)})")
+    parser.add_argument("--cli-rounds", type=int, default=5)
+    parser.add_argument("--skip-build-bench", action="store_true", help="only the CLI timings")
+    parser.add_argument("--skip-cli-bench", action="store_true", help="only the build timings")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds after which a contender is killed")
+    parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch build and reference DBs")
+    args = parser.parse_args(argv)
+
+    import duckdb
+
+    print(f"clg-metrics bench: python {sys.version.split()[0]}, duckdb {duckdb.__version__}, "
+          f"{os.cpu_count()} CPUs, load average {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    scratch = args.data_dir / f"scratch_{args.events}"
+    scratch.mkdir(parents=True, exist_ok=True)
+    out: dict = {}
+    ok = True
+    if not args.skip_build_bench:
+        if not REFERENCE.exists():
+            sys.exit(f"{REFERENCE}: not found (set CLG_BENCH_REFERENCE)")
+        check_reference_copy()
+        db = generate.paths(args.data_dir, args.events)["db"]
+        if not db.exists():
+            print(f"generating {db} ...")
+            generate.generate(args.events, args.data_dir, parquet=False)
+        result, ok_build = bench_build(args, db, scratch)
+        out["build"] = result
+        ok &= ok_build
+    if not args.skip_cli_bench:
+        result, ok_cli = bench_cli(args, scratch)
+        out["cli"] = result
+        ok &= ok_cli
+    out["load_average_after"] = os.getloadavg()
+    print(f"\nload average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+          "(other processes on the machine skew absolute times; compare ratios)")
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=2) + "\n")
+    if not args.keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
