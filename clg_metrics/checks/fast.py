@@ -28,24 +28,45 @@ def supports(check: CheckSpec) -> bool:
     return not check.declared and check.expectation in SUPPORTED
 
 
+def _columns(check: CheckSpec) -> list[str]:
+    if check.expectation == "ExpectColumnValuesToBeUnique":
+        return [check.kwargs["column"]]
+    return list(check.kwargs["column_list"])
+
+
+def _duplicated(check: CheckSpec) -> exp.Select:
+    """Groups of a uniqueness check's columns that occur more than once (NULLs are not values)."""
+    columns = _columns(check)
+    present = exp.and_(*[exp.Not(this=exp.Is(this=col(c), expression=exp.null())) for c in columns])
+    return (exp.select(*[col(c) for c in columns], exp.alias_(exp.Count(this=exp.Star()), "clg_n"))
+            .from_(exp.to_table(BATCH)).where(present).group_by(*[col(c) for c in columns])
+            .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
+
+
 def _unexpected_rows(check: CheckSpec) -> exp.Query:
     """A query whose rows are the check's unexpected rows (reading the sentinel batch table)."""
-    batch = exp.to_table(BATCH)
     if check.expectation == UNEXPECTED_ROWS:
         return check.query
     if check.expectation == "ExpectColumnValuesToNotBeNull":
         column = col(check.kwargs["column"])
-        return exp.select(column).from_(batch).where(exp.Is(this=column.copy(), expression=exp.null()))
-    columns = [check.kwargs["column"]] if check.expectation == "ExpectColumnValuesToBeUnique" \
-        else list(check.kwargs["column_list"])
-    # GX counts every row whose value occurs more than once (NULLs are not values), not the extra copies
-    present = exp.and_(*[exp.Not(this=exp.Is(this=col(c), expression=exp.null())) for c in columns])
-    duplicated = (exp.select(*[col(c) for c in columns]).from_(batch).where(present)
-                  .group_by(*[col(c) for c in columns])
-                  .having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1))))
+        return exp.select(column).from_(exp.to_table(BATCH)).where(exp.Is(this=column.copy(), expression=exp.null()))
+    columns = _columns(check)
     matching = exp.and_(*[exp.EQ(this=col(c, "b"), expression=col(c, "d")) for c in columns])
-    return (exp.select(*[col(c, "b") for c in columns]).from_(exp.alias_(batch.copy(), "b"))
-            .join(duplicated.subquery("d"), on=matching))
+    return (exp.select(*[col(c, "b") for c in columns]).from_(exp.alias_(exp.to_table(BATCH), "b"))
+            .join(_duplicated(check).subquery("d"), on=matching))
+
+
+def _count(check: CheckSpec) -> exp.Query:
+    """How many rows are unexpected. GX counts every row whose value occurs more than once, not the
+    extra copies: for uniqueness that is the sum of the duplicated groups' sizes (no join back)."""
+    if check.expectation in ("ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique"):
+        total = exp.Coalesce(this=exp.Sum(this=col("clg_n")), expressions=[exp.Literal.number(0)])
+        return exp.select(total).from_(_duplicated(check).subquery("d"))
+    return exp.select(exp.Count(this=exp.Star())).from_(_unexpected_rows(check).subquery("u"))
+
+
+def _probe(check: CheckSpec, query: exp.Query) -> CheckSpec:
+    return CheckSpec(check.name, check.relation, UNEXPECTED_ROWS, query=query)
 
 
 def run_fast_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str], str]) -> list[CheckResult]:
@@ -54,17 +75,15 @@ def run_fast_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[
     for check in checks:
         started = time.perf_counter()
         table = physical(check.relation)
-        probe = CheckSpec(check.name, check.relation, UNEXPECTED_ROWS, query=_unexpected_rows(check))
         try:
-            rows_sql = render_query(probe, engine.dialect, physical, table)
-            count_sql = exp.select(exp.Count(this=exp.Star())).from_(exp.maybe_parse(rows_sql, dialect=engine.dialect)
-                                                                    .subquery("u"))
-            _, rows = engine.fetch(count_sql.sql(engine.dialect))
+            count_sql = render_query(_probe(check, _count(check)), engine.dialect, physical, table)
+            _, rows = engine.fetch(count_sql)
             count = int(rows[0][0])
             sample = None
             if count:
-                sample_sql = exp.select("*").from_(exp.maybe_parse(rows_sql, dialect=engine.dialect).subquery("u"))
-                _, found = engine.fetch(sample_sql.limit(SAMPLE_SIZE).sql(engine.dialect))
+                rows_query = _unexpected_rows(check)
+                sample_query = exp.select("*").from_(rows_query.subquery("u")).limit(SAMPLE_SIZE)
+                _, found = engine.fetch(render_query(_probe(check, sample_query), engine.dialect, physical, table))
                 values = [r[0] if len(r) == 1 and check.expectation != UNEXPECTED_ROWS else list(r) for r in found]
                 sample = json.dumps(values, default=str)
             results.append(CheckResult(check, "fail" if count else "pass", count, sample,
