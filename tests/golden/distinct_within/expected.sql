@@ -1,4 +1,4 @@
-WITH ev AS (
+WITH ev AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     "event_name" AS "event_name",
@@ -11,7 +11,7 @@ WITH ev AS (
     AND NOT "event_name" IS NULL
     AND NOT "occurred_at" IS NULL
     AND CAST("occurred_at" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-), cust AS (
+), cust AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     MIN(CAST("signed_up_at" AS TIMESTAMP)) AS "signed_up_at"
@@ -65,7 +65,7 @@ WITH ev AS (
     ON agg."customer_id" = cust."customer_id"
   LEFT JOIN dn_l1
     ON agg."customer_id" = dn_l1."customer_id"
-), pe_2 AS (
+), pe_2 AS NOT MATERIALIZED (
   SELECT
     *
   FROM ev
@@ -75,11 +75,17 @@ WITH ev AS (
   SELECT
     "customer_id" AS "customer_id",
     (
-      EPOCH_US("occurred_at") - 345600000000 - (
+      (
+        EPOCH_US("occurred_at") - 345600000000
+      ) - (
         (
-          EPOCH_US("occurred_at") - 345600000000 % 86400000000
-        ) + 86400000000
-      ) % 86400000000
+          (
+            (
+              EPOCH_US("occurred_at") - 345600000000
+            ) % 86400000000
+          ) + 86400000000
+        ) % 86400000000
+      )
     ) // 86400000000 AS "p",
     (
       MIN("occurred_at", 2) FILTER(WHERE
@@ -91,11 +97,17 @@ WITH ev AS (
   GROUP BY
     "customer_id",
     (
-      EPOCH_US("occurred_at") - 345600000000 - (
+      (
+        EPOCH_US("occurred_at") - 345600000000
+      ) - (
         (
-          EPOCH_US("occurred_at") - 345600000000 % 86400000000
-        ) + 86400000000
-      ) % 86400000000
+          (
+            (
+              EPOCH_US("occurred_at") - 345600000000
+            ) % 86400000000
+          ) + 86400000000
+        ) % 86400000000
+      )
     ) // 86400000000
 ), q_2 AS (
   SELECT

@@ -1,4 +1,4 @@
-WITH ev AS (
+WITH ev AS NOT MATERIALIZED (
   SELECT
     "user_id" AS "customer_id",
     "event" AS "event_name",
@@ -10,7 +10,7 @@ WITH ev AS (
     AND NOT "event" IS NULL
     AND NOT "ts" IS NULL
     AND CAST("ts" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-), cust AS (
+), cust AS NOT MATERIALIZED (
   SELECT
     "user_id" AS "customer_id",
     MIN(CAST("created_at" AS TIMESTAMP)) AS "signed_up_at"
@@ -74,7 +74,7 @@ WITH ev AS (
   FROM agg AS agg
   FULL OUTER JOIN cust
     ON agg."customer_id" = cust."customer_id"
-), pe_5 AS (
+), pe_5 AS NOT MATERIALIZED (
   SELECT
     *
   FROM ev
@@ -119,7 +119,7 @@ WITH ev AS (
   ) AS x
   WHERE
     NOT "m" IS NULL
-), pe_6 AS (
+), pe_6 AS NOT MATERIALIZED (
   SELECT
     *
   FROM ev
@@ -129,11 +129,17 @@ WITH ev AS (
   SELECT
     "customer_id" AS "customer_id",
     (
-      EPOCH_US("occurred_at") - 345600000000 - (
+      (
+        EPOCH_US("occurred_at") - 345600000000
+      ) - (
         (
-          EPOCH_US("occurred_at") - 345600000000 % 604800000000
-        ) + 604800000000
-      ) % 604800000000
+          (
+            (
+              EPOCH_US("occurred_at") - 345600000000
+            ) % 604800000000
+          ) + 604800000000
+        ) % 604800000000
+      )
     ) // 604800000000 AS "p",
     (
       MIN("occurred_at", 3) FILTER(WHERE
@@ -143,11 +149,17 @@ WITH ev AS (
   GROUP BY
     "customer_id",
     (
-      EPOCH_US("occurred_at") - 345600000000 - (
+      (
+        EPOCH_US("occurred_at") - 345600000000
+      ) - (
         (
-          EPOCH_US("occurred_at") - 345600000000 % 604800000000
-        ) + 604800000000
-      ) % 604800000000
+          (
+            (
+              EPOCH_US("occurred_at") - 345600000000
+            ) % 604800000000
+          ) + 604800000000
+        ) % 604800000000
+      )
     ) // 604800000000
 ), q_6 AS (
   SELECT
@@ -246,11 +258,17 @@ WITH ev AS (
   JOIN q_6 AS q
     ON q."customer_id" = s."customer_id"
     AND q."p" >= (
-      EPOCH_US(s."r_5") - 345600000000 - (
+      (
+        EPOCH_US(s."r_5") - 345600000000
+      ) - (
         (
-          EPOCH_US(s."r_5") - 345600000000 % 604800000000
-        ) + 604800000000
-      ) % 604800000000
+          (
+            (
+              EPOCH_US(s."r_5") - 345600000000
+            ) % 604800000000
+          ) + 604800000000
+        ) % 604800000000
+      )
     ) // 604800000000
   GROUP BY
     s."customer_id"
