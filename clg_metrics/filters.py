@@ -34,7 +34,8 @@ _FORBIDDEN: tuple[tuple[type, str], ...] = (
     (exp.Command, "a command"),
     (exp.Table, "a table"),
     (exp.Lambda, "a lambda"),
-)
+) + tuple((getattr(exp, name), "a table function") for name in ("ReadCSV", "ReadParquet", "ReadJSON")
+          if hasattr(exp, name))
 
 
 def validate_filter(value: Any) -> None:

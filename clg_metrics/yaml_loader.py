@@ -86,7 +86,11 @@ class _Builder:
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, path + (i,), depth + 1) for i, item in enumerate(node.value)]
-        return self.constructor.construct_object(node, deep=True)
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except Exception as exc:  # PyYAML's constructors raise many kinds for bad tagged values
+            raise _Refused(node, f"invalid value {node.value!r}: {exc}".splitlines()[0][:200],
+                           "remove the explicit tag or fix the value") from None
 
 
 class _Refused(Exception):
@@ -100,6 +104,10 @@ def load_yaml(path: Path, text: str | None = None) -> LocatedYaml:
     if text is None:
         text = read_text(path)
     located = LocatedYaml(path=path, data=None)
+    too_deep = _nesting_beyond_limit(text)
+    if too_deep is not None:
+        raise SpecError([Problem(path, too_deep, None, f"the document is nested deeper than {MAX_DEPTH} levels",
+                                 "flatten it")])
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -121,6 +129,44 @@ def load_yaml(path: Path, text: str | None = None) -> LocatedYaml:
     except RecursionError:
         raise SpecError([Problem(path, None, None, "the document is nested too deeply")]) from None
     return located
+
+
+def _nesting_beyond_limit(text: str) -> int | None:
+    """The line where nesting first exceeds MAX_DEPTH, found without parsing.
+
+    YAML parsers recurse once per level (libyaml in C: 100,000 nested `[` crash the process), so
+    depth is bounded before parsing: flow brackets are counted outside quotes, and block nesting
+    by indentation and `- ` items on a line (a conservative over-count refuses only absurd files).
+    """
+    depth = 0
+    quote = None
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.lstrip(" ")
+        block = (len(line) - len(stripped)) // 2
+        while stripped.startswith(("- ", "? ")):
+            block += 1
+            stripped = stripped[2:].lstrip(" ")
+        if block > MAX_DEPTH * 2:
+            return number
+        previous = ""
+        for char in line:
+            if quote:
+                if char == quote and previous != "\\":
+                    quote = None
+            elif char in "\"'":
+                quote = char
+            elif char == "#" and previous in ("", " "):
+                break
+            elif char in "[{":
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return number
+            elif char in "]}":
+                depth = max(0, depth - 1)
+            previous = char
+        if quote == "'":
+            quote = None  # single-quoted scalars may not span... keep the scan forgiving
+    return None
 
 
 def read_text(path: Path) -> str:
