@@ -27,6 +27,7 @@ Path_ = tuple[Any, ...]
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_BYTES = 5_000_000
 MAX_DEPTH = 64
+MAX_FLOW_OPENERS = 5_000  # `[` and `{` in one file: far above any journey, far below a crash
 MAX_NODES = 200_000
 
 
@@ -106,8 +107,8 @@ def load_yaml(path: Path, text: str | None = None) -> LocatedYaml:
     located = LocatedYaml(path=path, data=None)
     too_deep = _nesting_beyond_limit(text)
     if too_deep is not None:
-        raise SpecError([Problem(path, too_deep, None, f"the document is nested deeper than {MAX_DEPTH} levels",
-                                 "flatten it")])
+        raise SpecError([Problem(path, too_deep, None, f"the document is nested deeper than {MAX_DEPTH} levels "
+                                 f"(or has more than {MAX_FLOW_OPENERS} `[`/`{{`)", "flatten it")])
     try:
         node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
@@ -132,14 +133,17 @@ def load_yaml(path: Path, text: str | None = None) -> LocatedYaml:
 
 
 def _nesting_beyond_limit(text: str) -> int | None:
-    """The line where nesting first exceeds MAX_DEPTH, found without parsing.
+    """The line where nesting may exceed what a parser survives, found without parsing.
 
     YAML parsers recurse once per level (libyaml in C: 100,000 nested `[` crash the process), so
-    depth is bounded before parsing: flow brackets are counted outside quotes, and block nesting
-    by indentation and `- ` items on a line (a conservative over-count refuses only absurd files).
+    nesting is bounded before parsing. Quotes and comments are deliberately not interpreted (a
+    scanner that tracks them can be fooled by an apostrophe in a plain scalar): brackets are
+    counted everywhere, depth over MAX_DEPTH is refused, and so is a document with more than
+    MAX_FLOW_OPENERS `[`/`{` in all, which bounds the depth any trick could hide. Block nesting is
+    bounded by indentation and `- ` items on a line.
     """
     depth = 0
-    quote = None
+    openers = 0
     for number, line in enumerate(text.splitlines(), 1):
         stripped = line.lstrip(" ")
         block = (len(line) - len(stripped)) // 2
@@ -148,24 +152,14 @@ def _nesting_beyond_limit(text: str) -> int | None:
             stripped = stripped[2:].lstrip(" ")
         if block > MAX_DEPTH * 2:
             return number
-        previous = ""
         for char in line:
-            if quote:
-                if char == quote and previous != "\\":
-                    quote = None
-            elif char in "\"'":
-                quote = char
-            elif char == "#" and previous in ("", " "):
-                break
-            elif char in "[{":
+            if char in "[{":
                 depth += 1
-                if depth > MAX_DEPTH:
+                openers += 1
+                if depth > MAX_DEPTH or openers > MAX_FLOW_OPENERS:
                     return number
             elif char in "]}":
                 depth = max(0, depth - 1)
-            previous = char
-        if quote == "'":
-            quote = None  # single-quoted scalars may not span... keep the scan forgiving
     return None
 
 

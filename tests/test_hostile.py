@@ -168,8 +168,20 @@ def _no_core_dump() -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def test_a_hundred_thousand_nested_lists_do_not_crash_the_process(make_project):
-    root = make_project({"milestones/j.yml": nested(100_000)})
+DEEP_HEAD = "journey: j\nevents: {from: events}\nphases: "
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+@pytest.mark.parametrize("text", [
+    pytest.param(nested(100_000), id="plain"),
+    # ways around a scanner that tracks quotes (it no longer does)
+    pytest.param(DEEP_HEAD + f"[it's, {DEEP}]\n", id="apostrophe_in_plain_scalar"),
+    pytest.param(DEEP_HEAD + f'["a\\\\", {DEEP}]\n', id="escaped_backslash"),
+    pytest.param(DEEP_HEAD + "[" + ', "]", ['.join([""] * 20_000) + "]" * 20_000 + "\n", id="closers_in_strings"),
+])
+def test_a_hundred_thousand_nested_lists_do_not_crash_the_process(make_project, text):
+    """In a subprocess: a crash here is a SIGSEGV, not an exception."""
+    root = make_project({"milestones/j.yml": text})
     script = Path(sys.executable).parent / "clg-metrics"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "clg_metrics.cli"]
     env = {k: v for k, v in os.environ.items() if k not in ("CLG_PROFILES_DIR", "CLG_DUCKDB_PATH")}
