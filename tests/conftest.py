@@ -65,6 +65,27 @@ def _insert(con, table: str, columns: list[str], rows: list[dict]) -> None:
     con.execute(f"INSERT INTO {table} SELECT {unnests}", [[r.get(c) for r in rows] for c in columns])
 
 
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch):
+    """Profiles and database paths come from the test project, never from the developer's shell."""
+    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
+    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
+
+
+def cli(*args: str, project_dir: Path | None = None) -> tuple[int, str]:
+    """Run the CLI in-process; return (exit code, stdout + stderr). No exception or traceback may escape."""
+    from click.testing import CliRunner
+
+    from clg_metrics.cli import main
+
+    argv = list(args) + (["--project-dir", str(project_dir)] if project_dir is not None else [])
+    result = CliRunner().invoke(main, argv)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"the CLI raised {result.exception!r}:\n{result.output}") from result.exception
+    assert "Traceback" not in result.output, result.output
+    return result.exit_code, result.output
+
+
 @pytest.fixture
 def run_journey():
     """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]} on DuckDB."""

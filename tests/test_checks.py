@@ -20,14 +20,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
 from clg_metrics.checks.catalog import EXPECTATIONS
 from clg_metrics.checks.derive import output_checks
-from clg_metrics.cli import main
 from clg_metrics.engines import connect
 from clg_metrics.loader import load_project
 from clg_metrics.profiles import DuckDBTarget
+from conftest import cli
 
 # great-expectations' SQLAlchemy connections outlive the checks (the xfail test
 # test_run_checks_leaves_no_connection_behind). When they are finalized after the DuckDB connection
@@ -74,21 +73,6 @@ profile: test
 vars:
   as_of: "2024-03-01 00:00:00"
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
-
-
-def cli(*args: str, project_dir: Path) -> tuple[int, str]:
-    """Run the CLI in-process; return (exit code, stdout + stderr). No traceback allowed."""
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project_dir)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
 
 
 def query(root: Path, sql: str) -> list[tuple]:

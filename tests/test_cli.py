@@ -17,9 +17,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 
-from clg_metrics.cli import main
+from conftest import cli
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -80,28 +79,10 @@ MODELS = ["events", "progress__onboarding", "milestone_status", "customer_progre
 COMMANDS = ["init", "validate", "compile", "seed", "build", "show", "ls"]
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    """Profiles and database paths come from the test project, never from the developer's shell."""
-    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
-
-
 @pytest.fixture
 def project(make_project):
     return make_project({"clg_project.yml": PROJECT_YML, "seeds/events.csv": EVENTS_CSV,
                          "milestones/onboarding.yml": JOURNEY})
-
-
-def cli(*args: str, project_dir: Path | None = None):
-    """Run the CLI in-process; return (exit_code, all output incl. stderr)."""
-    argv = list(args) + (["--project-dir", str(project_dir)] if project_dir is not None else [])
-    result = CliRunner().invoke(main, argv)
-    output = result.output
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}:\n{output}") from result.exception
-    assert "Traceback" not in output, output
-    return result.exit_code, output
 
 
 def read_table(root: Path, sql: str) -> list[tuple]:

@@ -12,11 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-from clg_metrics.cli import main
 from clg_metrics.errors import ProfileError, SpecError
 from clg_metrics.loader import load_project
+from conftest import cli
 
 EVENTS_CSV = ("customer_id,event_name,occurred_at\n"
               "1,signup,2024-01-01 10:00:00\n1,search,2024-01-02 10:00:00\n")
@@ -26,20 +25,6 @@ journey: j
 events:
   from: events
 """
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
-
-
-def cli(*args: str, project_dir: Path):
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project_dir)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
 
 
 def position(text: str, needle: str, occurrence: int = 1, line_hint: str | None = None) -> tuple[int, int]:

@@ -15,37 +15,21 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from clg_metrics.cli import main
 from clg_metrics.errors import SpecError
 from clg_metrics.filters import parse_sql_filter, validate_filter
 from clg_metrics.loader import load_project
 from clg_metrics.yaml_loader import load_yaml
+from conftest import cli
 
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to parsing as a Command" warnings
 
 EXAMPLES = int(os.environ.get("CLG_FUZZ_EXAMPLES", "300"))
 FUZZ = settings(max_examples=EXAMPLES, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
-
-
-def cli(*args: str, project_dir: Path) -> tuple[int, str]:
-    """Run the CLI in-process; an escaping exception or a traceback fails the test."""
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project_dir)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
 
 
 # --- documents that once escaped the loader (regression cases) ----------------------------------

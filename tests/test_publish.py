@@ -19,11 +19,10 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from click.testing import CliRunner
 from sqlglot import exp
 
 from clg_metrics.checks.derive import BATCH, UNEXPECTED_ROWS, CheckSpec
-from clg_metrics.cli import main
+from conftest import cli
 
 EVENTS_CSV = """\
 customer_id,event_name,occurred_at
@@ -72,24 +71,10 @@ STAGED = "__clg_next__"
 ENDLESS_SQL = "SELECT e.customer_id, sum(r.i) AS n FROM events e, range(1000000000000) r(i) GROUP BY 1\n"
 
 
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch):
-    monkeypatch.delenv("CLG_PROFILES_DIR", raising=False)
-    monkeypatch.delenv("CLG_DUCKDB_PATH", raising=False)
-
-
 @pytest.fixture
 def project(make_project):
     return make_project({"clg_project.yml": PROJECT_YML, "seeds/events.csv": EVENTS_CSV,
                          "milestones/onboarding.yml": JOURNEY})
-
-
-def cli(*args: str, project_dir: Path) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [*args, "--project-dir", str(project_dir)])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise AssertionError(f"the CLI raised {result.exception!r}:\n{result.output}") from result.exception
-    assert "Traceback" not in result.output, result.output
-    return result.exit_code, result.output
 
 
 def database(root: Path) -> Path:
