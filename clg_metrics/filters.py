@@ -97,12 +97,6 @@ def parse_sql_filter(text: str, dialect: str = "duckdb") -> exp.Expr:
     return tree
 
 
-def sql_filter_columns(text: str, dialect: str = "duckdb") -> list[str]:
-    """The column names a SQL filter string reads, in order of appearance."""
-    tree = parse_sql_filter(text, dialect)
-    return list(dict.fromkeys(col.name for col in tree.find_all(exp.Column)))
-
-
 def literal(value: Any) -> exp.Expr:
     """A Python scalar as a sqlglot literal (the only way values reach SQL)."""
     if value is None:

@@ -319,12 +319,12 @@ class _Run:
                                f"unexpected, sample {first.sample}; nothing was published")
 
     def _stage_dq_results(self) -> bool:
-        if not self.report.checks:
-            return DQ_TABLE not in self.engine.tables() and self._create_dq(None)
-        previous = f"{self.engine.schema}.{DQ_TABLE}" if DQ_TABLE in self.engine.tables() else None
-        return self._create_dq(previous)
-
-    def _create_dq(self, previous: str | None) -> bool:
+        """Stage dq_results: the previous rows plus this run's; False when there is nothing to change
+        (no checks ran and the table already exists)."""
+        exists = DQ_TABLE in self.engine.tables()
+        if exists and not self.report.checks:
+            return False
+        previous = f"{self.engine.schema}.{DQ_TABLE}" if exists else None
         checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
         query = dq_rows_query(self.run_id, checked_at, self.report.checks, previous)
         self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, query.sql(self.engine.dialect))

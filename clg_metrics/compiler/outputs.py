@@ -13,7 +13,7 @@ from sqlglot import exp
 
 from ..spec import Journey
 from .journey import reached_column, status_expr
-from .sqlfns import col, days_from_us, epoch_us, hundredths, is_not_null, percent, round_ratio, timestamp
+from .sqlfns import col, days_from_us, epoch_us, is_not_null, percent, timestamp
 
 STATUS_COLUMNS = ("journey", "customer_id", "phase", "milestone", "milestone_index", "kpi", "reached_at",
                   "is_reached", "status")
@@ -167,4 +167,4 @@ def funnel(journeys: list[tuple[Journey, str]]) -> exp.Query:
     return _union(selects, _empty(FUNNEL_COLUMNS, types))
 
 
-__all__ = ["milestone_status", "customer_progress", "funnel", "round_ratio", "hundredths"]
+__all__ = ["milestone_status", "customer_progress", "funnel"]
