@@ -24,19 +24,57 @@ _ENV_VAR = re.compile(
 )
 
 
+_IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
 class DuckDBTarget(_Model):
     """The embedded default: a DuckDB file (relative paths are relative to the project)."""
 
     type: Literal["duckdb"]
     path: str = "target/clg.duckdb"
-    schema_: str = Field(default="main", alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    schema_: str = Field(default="main", alias="schema", pattern=_IDENTIFIER)
     threads: int | None = Field(default=None, ge=1)  # not strict: env_var() gives strings
     memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGTkmgt]?i?[Bb]\s*$")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-Target = Annotated[Union[DuckDBTarget], Field(discriminator="type")]
-ENGINE_TYPES = ("duckdb",)
+class PostgresTarget(_Model):
+    """An existing PostgreSQL server (psycopg 3). Put the password in the environment, not the file."""
+
+    type: Literal["postgres"]
+    host: str = "localhost"  # a directory (starting with /) means a Unix socket there
+    port: int = Field(default=5432, ge=1, le=65535)
+    user: str
+    password: str | None = None
+    dbname: str
+    schema_: str = Field(default="public", alias="schema", pattern=_IDENTIFIER)
+    sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
+    threads: int | None = Field(default=None, ge=1)
+    connect_timeout: int = Field(default=10, ge=1)
+
+
+class SparkTarget(_Model):
+    """Apache Spark through pyspark: a local session, a cluster master, or Spark Connect (``remote``).
+
+    Tables live in ``database`` of the session's catalog; for a local session with no metastore of
+    its own, clg-metrics keeps a Derby metastore and the table files under ``warehouse_dir``.
+    """
+
+    type: Literal["spark"]
+    master: str = "local[*]"
+    remote: str | None = Field(default=None, pattern=r"^sc://")
+    database: str = Field(default="clg", pattern=_IDENTIFIER)
+    warehouse_dir: str = "target/spark-warehouse"  # relative to the project
+    file_format: str = Field(default="parquet", pattern=_IDENTIFIER)
+    app_name: str = "clg-metrics"
+    spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    threads: int | None = Field(default=None, ge=1)
+
+
+Target = Annotated[Union[DuckDBTarget, PostgresTarget, SparkTarget], Field(discriminator="type")]
+TargetModel = Union[DuckDBTarget, PostgresTarget, SparkTarget]
+ENGINE_TYPES = ("duckdb", "postgres", "spark")
+TARGET_MODELS = {"duckdb": DuckDBTarget, "postgres": PostgresTarget, "spark": SparkTarget}
 
 
 class _TargetHolder(_Model):
@@ -62,7 +100,7 @@ def find_profiles(project_dir: Path, profiles_dir: Path | None) -> Path | None:
     return next((c for c in candidates if c.exists()), None)
 
 
-def load_target(path: Path | None, profile: str | None, target: str | None) -> tuple[str, DuckDBTarget]:
+def load_target(path: Path | None, profile: str | None, target: str | None) -> tuple[str, TargetModel]:
     """The chosen profile's target as a validated model, with its name."""
     if path is None:
         if target not in (None, "dev"):
@@ -103,7 +141,8 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
         where = ".".join(str(p) for p in loc) or "type"
         message = err["msg"]
         if err["type"] == "extra_forbidden":
-            settings = [f.alias or n for n, f in type(default_target()).model_fields.items()]
+            model = TARGET_MODELS.get(str(raw.get("type")) if isinstance(raw, dict) else "", DuckDBTarget)
+            settings = [f.alias or n for n, f in model.model_fields.items()]
             message = f"unknown setting `{loc[-1]}` ({did_you_mean(str(loc[-1]), settings) or one_of(settings)})"
         elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"

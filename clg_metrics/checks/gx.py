@@ -78,8 +78,6 @@ def run_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str]
     if not checks:
         return []
     gx = _import_gx()
-    import duckdb_engine
-
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = {"globally": False, "metric_calculations": False}
     results: list[CheckResult] = []
@@ -89,15 +87,8 @@ def run_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str]
     for index, (relation, relation_checks) in enumerate(by_relation.items()):
         table = exp.to_table(physical(relation))
         started = time.perf_counter()
-        # A cursor of our own connection per relation: one failing query aborts its cursor's
-        # transaction, and must not turn the other relations' checks into errors.
-        cursor = engine.con.cursor()
-        source = context.data_sources.add_sql(
-            name=f"clg_metrics_{index}", connection_string="duckdb://",
-            kwargs={"creator": lambda cursor=cursor: duckdb_engine.ConnectionWrapper(cursor)})
         try:
-            asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
-            batch = asset.add_batch_definition_whole_table("all").get_batch()
+            batch = engine.gx_batch(context, index, table)
         except Exception as exc:  # the relation itself is missing or unreadable
             message = _first_line(exc)
             results += [CheckResult(c, "error", None, json.dumps([message]), 0.0) for c in relation_checks]

@@ -13,6 +13,18 @@ from typing import Any
 from sqlglot import exp
 
 
+def read_csv_relation(path: Path) -> Any:
+    """A CSV file as a relation of a fresh in-memory DuckDB, with DuckDB's inferred types."""
+    import duckdb
+
+    from ..filters import literal
+
+    con = duckdb.connect()
+    con.execute("SET TimeZone = 'UTC'")
+    reader = exp.func("read_csv", literal(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true()))
+    return con.sql(exp.select("*").from_(reader).sql("duckdb"))
+
+
 class Engine(ABC):
     """A connection to one warehouse schema."""
 
@@ -39,9 +51,23 @@ class Engine(ABC):
     def create_view_as(self, view: str, select_sql: str) -> None:
         """(Re)create a view in the engine's schema."""
 
-    @abstractmethod
     def load_csv(self, table: str, path: Path) -> int:
-        """(Re)create ``table`` from a CSV file with a header row; return its row count."""
+        """(Re)create ``table`` from a CSV file with a header row; return its row count.
+
+        DuckDB reads the file on every engine, so a seed gets the same column types everywhere
+        (BIGINT, DOUBLE, TIMESTAMP, VARCHAR ... as DuckDB's CSV sniffer infers them).
+        """
+        return self.load_relation(table, read_csv_relation(path))
+
+    @abstractmethod
+    def load_relation(self, table: str, relation: Any) -> int:
+        """(Re)create ``table`` with the rows and column types of a DuckDB relation
+        (``duckdb.DuckDBPyRelation`` of an in-memory connection); return its row count."""
+
+    @abstractmethod
+    def gx_batch(self, context: Any, index: int, table: exp.Table) -> Any:
+        """A great-expectations Batch of the whole ``table`` (schema-qualified), from a data source
+        named ``clg_metrics_{index}`` that this engine adds to the ephemeral GX ``context``."""
 
     @abstractmethod
     def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:

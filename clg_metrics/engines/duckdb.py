@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,29 @@ class DuckDBEngine(Engine):
         reader = exp.func("read_csv", literal(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true()))
         select = exp.select("*").from_(reader)
         return self.create_table_as(table, select.sql("duckdb"))
+
+    def load_relation(self, table: str, relation) -> int:
+        # Relations belong to their own connection: hand the rows over as an Arrow-free Parquet file.
+        with tempfile.TemporaryDirectory(prefix="clg-load-") as tmp:
+            file = Path(tmp) / "rows.parquet"
+            relation.to_parquet(str(file))
+            reader = exp.func("read_parquet", literal(str(file)))
+            return self.create_table_as(table, exp.select("*").from_(reader).sql("duckdb"))
+
+    def gx_batch(self, context, index: int, table: exp.Table):
+        """GX's SQL path over duckdb-engine, on a cursor of our own connection (see checks/gx.py).
+
+        A cursor per relation: one failing query aborts its cursor's transaction, and must not turn
+        the other relations' checks into errors.
+        """
+        import duckdb_engine
+
+        cursor = self.con.cursor()
+        source = context.data_sources.add_sql(
+            name=f"clg_metrics_{index}", connection_string="duckdb://",
+            kwargs={"creator": lambda cursor=cursor: duckdb_engine.ConnectionWrapper(cursor)})
+        asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
+        return asset.add_batch_definition_whole_table("all").get_batch()
 
     def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:
         self.con.execute("BEGIN TRANSACTION")
