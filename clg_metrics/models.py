@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from .compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
 from .compiler.journey import Incremental
+from .dialects import to_sql
 from .errors import CompileError
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns
@@ -67,7 +68,7 @@ def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = 
             return node
 
         query = query.transform(swap, copy=True)
-    return query.sql(dialect=dialect, pretty=pretty)
+    return to_sql(query, dialect, pretty)
 
 
 def progress_model_name(journey: str) -> str:

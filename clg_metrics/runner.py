@@ -22,6 +22,7 @@ from . import __version__
 from .checks.derive import output_checks, source_checks
 from .checks.results import DQ_TABLE, dq_rows_query
 from .compiler.journey import Incremental
+from .dialects import to_sql
 from .engines import Engine, connect
 from .errors import BuildError, ChecksFailed, ClgError
 from .incremental import (STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query,
@@ -231,7 +232,7 @@ class _Run:
         names = [n for n, _ in STATE_COLUMNS][:-1]
         query = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
             exp.table_(STATE_TABLE, db=self.engine.schema, quoted=True))
-        _, rows = self.engine.fetch(query.sql(self.engine.dialect))
+        _, rows = self.engine.fetch(to_sql(query, self.engine.dialect))
         return {r[0]: JourneyState(*r) for r in rows}
 
     def plan_journeys(self, dag: Dag, models: list[Model], full_refresh: bool) -> None:
@@ -246,7 +247,7 @@ class _Run:
             state = previous.get(journey.journey)
             cutoffs = [cutoff] + ([state.cutoff] if state else [])
             query = fingerprint_query(journey, self.physical(journey.events.from_.lower()), cutoffs)
-            _, rows = self.engine.fetch(query.sql(self.engine.dialect))
+            _, rows = self.engine.fetch(to_sql(query, self.engine.dialect))
             values = rows[0]
             fresh = (int(values[0]), str(values[1] or "0"))
             old = (int(values[2]), str(values[3] or "0")) if state else None
@@ -327,7 +328,7 @@ class _Run:
         previous = f"{self.engine.schema}.{DQ_TABLE}" if exists else None
         checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
         query = dq_rows_query(self.run_id, checked_at, self.report.checks, previous)
-        self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, query.sql(self.engine.dialect))
+        self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, to_sql(query, self.engine.dialect))
         return True
 
     def abort(self) -> None:
@@ -341,7 +342,7 @@ class _Run:
         previous = f"{self.engine.schema}.{STATE_TABLE}" if STATE_TABLE in self.engine.tables() else None
         built_at = datetime.now(timezone.utc).replace(tzinfo=None)
         query = state_query(self.states, built_at, previous)
-        self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, query.sql(self.engine.dialect))
+        self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, to_sql(query, self.engine.dialect))
 
     def publish(self, include_models: bool) -> None:
         views = [(STAGED_PREFIX + n, n, self.models[n].sql(self.engine.dialect, pretty=False))
@@ -445,6 +446,6 @@ def show(ctx: Context, table: str, limit: int) -> tuple[list[str], list[tuple]]:
         query = exp.select("*").from_(exp.table_(table, db=engine.schema, quoted=True)).limit(limit)
         if order:
             query = query.order_by(*order)
-        return engine.fetch(query.sql(engine.dialect))
+        return engine.fetch(to_sql(query, engine.dialect))
     finally:
         engine.close()

@@ -86,10 +86,79 @@ def cli(*args: str, project_dir: Path | None = None) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.fixture
-def run_journey():
-    """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]} on DuckDB."""
-    return run_journey_on_duckdb
+def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: list[dict] | None,
+                          as_of: datetime) -> dict[str, list[dict]]:
+    """``run_journey_on_duckdb`` on another engine: the same tables (typed by DuckDB, loaded with the
+    engine's ``load_relation``), the same compiled trees rendered for the engine's dialect."""
+    from clg_metrics.models import render
+
+    con = duckdb.connect()
+    run_journey_on_duckdb(journey, [], customers, as_of, con=con)  # creates the typed tables
+    con.execute("DELETE FROM events")
+    _insert(con, "events", list(EVENT_COLUMNS), events)
+    engine.load_relation("events", con.table("events"))
+    if customers is not None:
+        engine.load_relation("customers", con.table("customers"))
+    con.close()
+    doc = {**journey, "events": {"from": "events"}}
+    doc.pop("customers", None)
+    if customers is not None:
+        doc["customers"] = {"from": "customers"}
+    spec = Journey.model_validate(doc)
+    qualified = lambda name: f"{engine.schema}.{name}"  # noqa: E731
+    source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
+    progress = JourneyCompiler(spec, source, as_of).compile()
+    engine.create_table_as("progress", render(progress, engine.dialect, qualified, pretty=False))
+    built = [(spec, "progress")]
+    tables = {"milestone_status": milestone_status(built, as_of), "customer_progress": customer_progress(built, as_of),
+              "funnel": funnel(built)}
+    out = {}
+    for name, query in tables.items():
+        columns, rows = engine.fetch(render(query, engine.dialect, qualified, pretty=False))
+        out[name] = [dict(zip(columns, row)) for row in rows]
+    return out
+
+
+@pytest.fixture(scope="session")
+def postgres_engine(tmp_path_factory):
+    from engines import connect_engine, drop_schema
+
+    engine = connect_engine("postgres", tmp_path_factory.mktemp("pg"))
+    yield engine
+    drop_schema(engine)
+
+
+@pytest.fixture(scope="session")
+def spark_engine(tmp_path_factory):
+    from engines import connect_engine, drop_schema
+
+    engine = connect_engine("spark", tmp_path_factory.mktemp("spark"))
+    yield engine
+    drop_schema(engine)
+
+
+@pytest.fixture(params=["duckdb", "postgres", "spark"])
+def run_journey(request):
+    """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]}, once per engine.
+
+    On PostgreSQL and Spark the result must also equal DuckDB's row for row (SPEC: every engine
+    agrees), and the test's own expectations are then checked against the engine's rows.
+    """
+    if request.param == "duckdb":
+        return run_journey_on_duckdb
+    from engines import normalized
+
+    engine = request.getfixturevalue(f"{request.param}_engine")
+
+    def run(journey, events, customers, as_of):
+        expected = run_journey_on_duckdb(journey, events, customers, as_of)
+        actual = run_journey_on_engine(engine, journey, events, customers, as_of)
+        for table in expected:
+            assert normalized(actual[table]) == normalized(expected[table]), \
+                f"{request.param} differs from DuckDB in {table}"
+        return actual
+
+    return run
 
 
 PROFILES = """\

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from sqlglot import exp
 
+from ..dialects import to_sql
 from ..engines import Engine
 from .derive import BATCH, UNEXPECTED_ROWS, CheckSpec
 
@@ -69,7 +70,7 @@ def render_query(check: CheckSpec, dialect: str, physical: Callable[[str], str],
             table.set("alias", node.args["alias"].copy())
         return table
 
-    sql = check.query.transform(swap, copy=True).sql(dialect)
+    sql = to_sql(check.query.transform(swap, copy=True), dialect)
     return sql.replace(BATCH, "{batch}") if batch is None else sql
 
 
@@ -129,7 +130,7 @@ def _result(check: CheckSpec, result, seconds: float, engine: Engine, physical, 
         if count:
             query = render_query(check, engine.dialect, physical, table.sql(engine.dialect))
             sql = exp.select("*").from_(exp.maybe_parse(query, dialect=engine.dialect).subquery("u")).limit(SAMPLE_SIZE)
-            _, rows = engine.fetch(sql.sql(engine.dialect))
+            _, rows = engine.fetch(to_sql(sql, engine.dialect))
             sample = json.dumps([list(r) for r in rows], default=str)
         return CheckResult(check, status, count, sample, seconds)
     count = data.get("unexpected_count")

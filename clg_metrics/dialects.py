@@ -1,0 +1,129 @@
+"""The edge where dialect-free sqlglot trees become one engine's SQL.
+
+The compiler builds its trees in DuckDB's vocabulary (the embedded default, and the engine the
+benchmark tunes for). sqlglot transpiles most of that to any dialect; this module rewrites the
+few constructs whose literal translation would be wrong or invalid elsewhere, so the same
+journey gives the same rows on DuckDB, PostgreSQL and Spark:
+
+- the n-th smallest value of a group: DuckDB's bounded ``min(x, n)[n]``; elsewhere the n-th
+  element of the sorted array of values (``ARRAY_AGG(x ORDER BY x)``, Spark
+  ``SORT_ARRAY(COLLECT_LIST(x))``), NULL when the group has fewer than n values;
+- microseconds since the epoch: ``EPOCH_US`` / ``UNIX_MICROS``, elsewhere a microsecond date
+  difference from 1970-01-01 (exact: PostgreSQL's ``EXTRACT(EPOCH ...)`` is numeric);
+- ``NOT MATERIALIZED`` CTE hints, which only DuckDB and PostgreSQL accept;
+- JSON properties stored as text: PostgreSQL's JSON functions need a ``json`` value;
+- the whole-row hash of the incremental fingerprint.
+
+Anything sqlglot itself reports as unsupported for the dialect becomes a ``CompileError`` naming
+the construct (never silently wrong SQL).
+"""
+
+from __future__ import annotations
+
+from sqlglot import ErrorLevel, exp
+from sqlglot.dialects.dialect import Dialect
+from sqlglot.errors import UnsupportedError
+
+from .errors import CompileError
+
+# Engines the test suite runs every semantic test on; the rest of sqlglot's dialects are compile-only.
+TESTED_DIALECTS = ("duckdb", "postgres", "spark")
+_SPARK_LIKE = ("spark", "spark2", "databricks", "hive")
+_KEEPS_CTE_HINTS = ("duckdb", "postgres")
+_HAS_UNIX_MICROS = ("duckdb", "bigquery", *_SPARK_LIKE)
+EPOCH = exp.cast(exp.Literal.string("1970-01-01 00:00:00"), exp.DataType.Type.TIMESTAMP)
+ROW_HASH = "hash"  # sqlfns.row_hash: hash(<table alias>) over a whole row
+
+
+def check_dialect(dialect: str) -> str:
+    """The dialect's canonical name, or a CompileError listing sqlglot's dialects."""
+    try:
+        Dialect.get_or_raise(dialect)
+    except ValueError as exc:
+        raise CompileError(f"unknown SQL dialect `{dialect}`: {exc}") from None
+    return dialect.lower()
+
+
+def to_sql(tree: exp.Expr, dialect: str, pretty: bool = False) -> str:
+    """Render a dialect-free tree for ``dialect``; unsupported constructs raise CompileError."""
+    dialect = check_dialect(dialect)
+    lowered = lower(tree, dialect)
+    try:
+        return lowered.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError as exc:
+        raise CompileError(f"cannot write this SQL for {dialect}: {exc}") from None
+
+
+def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
+    """A copy of ``tree`` with the DuckDB-only constructs rewritten for ``dialect``."""
+    if dialect == "duckdb":
+        return tree
+
+    def rewrite(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None \
+                and dialect not in _KEEPS_CTE_HINTS:
+            node.set("materialized", None)
+            return node
+        if isinstance(node, exp.Bracket):
+            top_n = _top_n(node)
+            if top_n is not None:
+                return _nth_smallest(*top_n, dialect)
+        if isinstance(node, exp.UnixMicros) and dialect not in _HAS_UNIX_MICROS:
+            return exp.DateDiff(this=node.this, expression=EPOCH.copy(), unit=exp.var("MICROSECOND"))
+        if isinstance(node, exp.JSONExtractScalar) and dialect in ("postgres", "redshift"):
+            this = node.this
+            if not (isinstance(this, exp.Cast) and this.to.is_type(exp.DataType.Type.JSON)):
+                node.set("this", exp.cast(this, exp.DataType.Type.JSON))
+            return node
+        if isinstance(node, exp.Anonymous) and node.name.lower() == ROW_HASH and len(node.expressions) == 1:
+            return _row_hash(node.expressions[0], dialect)
+        return node
+
+    return tree.transform(rewrite, copy=True)
+
+
+def _top_n(node: exp.Bracket) -> tuple[exp.Expr, int, exp.Expr | None] | None:
+    """(value, n, condition) if ``node`` is sqlfns.nth_smallest's ``(min(x, n) FILTER (...))[n-1]``."""
+    inner = node.this.this if isinstance(node.this, exp.Paren) else node.this
+    condition = None
+    if isinstance(inner, exp.Filter):
+        condition = inner.expression.this
+        inner = inner.this
+    if not isinstance(inner, exp.Min) or inner.args.get("count") is None:
+        return None
+    return inner.this, int(inner.args["count"].name), condition
+
+
+def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, dialect: str) -> exp.Expr:
+    """The n-th smallest non-NULL ``value`` among rows matching ``condition``, NULL if fewer.
+
+    Arrays keep every matching value of the group (no bounded top-n aggregate outside DuckDB);
+    the element access is the "safe" one (NULL, not an error, past the end: Spark's ANSI mode
+    and BigQuery raise on a plain subscript).
+    """
+    keep = exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
+    if condition is not None:
+        keep = exp.and_(exp.Paren(this=condition.copy()), keep)
+    if dialect in _SPARK_LIKE:
+        # COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards (SORT_ARRAY: ascending)
+        values: exp.Expr = exp.SortArray(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()),
+                                                         expression=exp.Where(this=keep)), asc=exp.true())
+    else:
+        ordered = exp.Order(this=value.copy(), expressions=[exp.Ordered(this=value.copy(), nulls_first=True)])
+        values = exp.Paren(this=exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=keep)))
+    return exp.Bracket(this=values, expressions=[exp.Literal.number(n - 1)], safe=True)
+
+
+def _row_hash(row: exp.Expr, dialect: str) -> exp.Expr:
+    """A 64-bit hash of a whole row (the incremental fingerprint sums these, so it is cast to a
+    type whose SUM cannot overflow)."""
+    if dialect == "postgres":
+        text = exp.cast(row.copy(), exp.DataType.Type.TEXT)
+        hashed = exp.Anonymous(this="hashtextextended", expressions=[text, exp.Literal.number(0)])
+    elif dialect in _SPARK_LIKE:
+        hashed = exp.Anonymous(this="xxhash64", expressions=[exp.Column(this=exp.Star(), table=row.this.copy())
+                                                             if isinstance(row, exp.Column) else row.copy()])
+    else:
+        raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
+                           "set `incremental: {enabled: false}` in clg_project.yml")
+    return exp.cast(hashed, exp.DataType.build("DECIMAL(38, 0)"))

@@ -1,0 +1,92 @@
+"""The warehouses the semantic suite runs on, and how a test reaches them.
+
+DuckDB is always there. PostgreSQL and Spark are real servers started by ``.ci/with-servers``
+(the README's test command), which exports ``CLG_TEST_PG_*`` and ``CLG_REQUIRE_ENGINES=1``.
+Without that harness a test that needs a server is skipped with the reason; with it, a missing
+server is a failure, so CI cannot pass by skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+ENGINES = ("duckdb", "postgres", "spark")
+REQUIRED = os.environ.get("CLG_REQUIRE_ENGINES") == "1"
+
+
+def unavailable(reason: str):
+    """Skip outside the CI harness; fail inside it."""
+    if REQUIRED:
+        pytest.fail(f"{reason} (CLG_REQUIRE_ENGINES=1: the harness promised this engine)", pytrace=False)
+    pytest.skip(f"{reason}; run the tests through .ci/with-servers (see README)")
+
+
+def postgres_target(schema: str):
+    from clg_metrics.profiles import PostgresTarget
+
+    names = ("CLG_TEST_PG_HOST", "CLG_TEST_PG_PORT", "CLG_TEST_PG_USER", "CLG_TEST_PG_DBNAME")
+    missing = [n for n in names if not os.environ.get(n)]
+    if missing:
+        unavailable(f"PostgreSQL not available ({', '.join(missing)} not set)")
+    return PostgresTarget(type="postgres", host=os.environ["CLG_TEST_PG_HOST"], port=int(os.environ["CLG_TEST_PG_PORT"]),
+                          user=os.environ["CLG_TEST_PG_USER"], dbname=os.environ["CLG_TEST_PG_DBNAME"],
+                          schema=schema, sslmode="disable")
+
+
+def spark_target(database: str, warehouse: Path):
+    from clg_metrics.profiles import SparkTarget
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        unavailable("Spark not available (pyspark is not installed)")
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        unavailable("Spark not available (no Java: install openjdk-17-jre-headless)")
+    base = Path(os.environ.get("CLG_TEST_SPARK_WAREHOUSE") or warehouse)
+    return SparkTarget(type="spark", master="local[2]", database=database, warehouse_dir=str(base / "warehouse"),
+                       spark_conf={"spark.sql.shuffle.partitions": 2, "spark.default.parallelism": 2})
+
+
+def connect_engine(name: str, tmp_dir: Path):
+    """A fresh schema (database) on engine ``name``; dropped by the caller with ``drop_schema``."""
+    from clg_metrics.engines import connect
+    from clg_metrics.errors import EngineError
+
+    schema = f"clg_test_{uuid.uuid4().hex[:10]}"
+    if name == "postgres":
+        target = postgres_target(schema)
+    elif name == "spark":
+        target = spark_target(schema, tmp_dir)
+    else:
+        raise ValueError(name)
+    try:
+        return connect(target, tmp_dir)
+    except EngineError as exc:
+        unavailable(f"{name} not reachable: {exc}")
+
+
+def drop_schema(engine) -> None:
+    from sqlglot import exp
+
+    name = exp.to_identifier(engine.schema, quoted=True).sql(engine.dialect)
+    kind = "DATABASE" if engine.dialect == "spark" else "SCHEMA"
+    try:
+        engine.execute(f"DROP {kind} IF EXISTS {name} CASCADE")
+    finally:
+        engine.close()
+
+
+def normalized(rows: list[dict]) -> list[tuple]:
+    """Rows as comparable tuples: engines return integral NUMERICs as Decimal, DuckDB as int."""
+    def value(v):
+        if isinstance(v, Decimal):
+            return int(v) if v == v.to_integral_value() else float(v)
+        return v
+
+    return sorted((tuple((k, value(v)) for k, v in sorted(row.items())) for row in rows), key=repr)
