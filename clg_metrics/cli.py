@@ -165,21 +165,29 @@ def validate(**kwargs):
 
 @main.command(name="compile")
 @project_options
-@click.option("--dialect", default="duckdb", show_default=True, help="The SQL dialect to render.")
+@click.option("--dialect", default=None,
+              help="Render for this sqlglot dialect (snowflake, bigquery, trino, databricks, ...) instead of "
+                   "the target's engine.")
 @handle_errors
 def compile_(dialect, **kwargs):
     """Write the SQL of every model to target/compiled/ (no database needed).
 
-    \b
-    Example:
-      clg-metrics compile && cat target/compiled/output/funnel.sql
-    """
-    from .runner import compile_dag, load_context, write_compiled
+    The SQL is written for the profile target's engine (DuckDB without profiles.yml), for the
+    target named by --target, or for any sqlglot dialect given by --dialect. DuckDB, PostgreSQL
+    and Spark are tested engines; other dialects are compile-only.
 
-    ctx = load_context(_settings(kwargs), need_target=False)
+    \b
+    Examples:
+      clg-metrics compile && cat target/compiled/output/funnel.sql
+      clg-metrics compile --dialect snowflake
+    """
+    from .runner import compile_dag, load_context, target_dialect, write_compiled
+
+    ctx = load_context(_settings(kwargs), need_target=dialect is None)
+    dialect = dialect or target_dialect(ctx.target)
     dag = compile_dag(ctx)
     out = write_compiled(ctx, dag, dialect)
-    click.echo(f"Compiled {sum(1 for m in dag.ordered() if m.query is not None)} models to {out}")
+    click.echo(f"Compiled {sum(1 for m in dag.ordered() if m.query is not None)} models for {dialect} to {out}")
 
 
 class Reporter:

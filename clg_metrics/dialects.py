@@ -7,7 +7,7 @@ journey gives the same rows on DuckDB, PostgreSQL and Spark:
 
 - the n-th smallest value of a group: DuckDB's bounded ``min(x, n)[n]``; elsewhere the n-th
   element of the sorted array of values (``ARRAY_AGG(x ORDER BY x)``, Spark
-  ``SORT_ARRAY(COLLECT_LIST(x))``), NULL when the group has fewer than n values;
+  ``ARRAY_SORT(COLLECT_LIST(x))``), NULL when the group has fewer than n values;
 - microseconds since the epoch: ``EPOCH_US`` / ``UNIX_MICROS``, elsewhere a microsecond date
   difference from 1970-01-01 (exact: PostgreSQL's ``EXTRACT(EPOCH ...)`` is numeric);
 - ``NOT MATERIALIZED`` CTE hints, which only DuckDB and PostgreSQL accept;
@@ -44,14 +44,46 @@ def check_dialect(dialect: str) -> str:
     return dialect.lower()
 
 
-def to_sql(tree: exp.Expr, dialect: str, pretty: bool = False) -> str:
-    """Render a dialect-free tree for ``dialect``; unsupported constructs raise CompileError."""
+def to_sql(tree: exp.Expr, dialect: str, pretty: bool = False, source_dialect: str = "duckdb") -> str:
+    """Render a tree for ``dialect``; constructs that would not mean the same there raise CompileError.
+
+    ``source_dialect`` is the dialect user SQL in the tree was written in (the project's
+    ``sql_dialect``); the compiler's own nodes are dialect-free.
+    """
     dialect = check_dialect(dialect)
+    if source_dialect.lower() != dialect:
+        problem = untranslatable(tree, dialect)
+        if problem:
+            raise CompileError(f"cannot translate {problem} from {source_dialect} to {dialect}; rewrite it "
+                               f"with portable SQL (or set `sql_dialect: {dialect}` and write it for {dialect})")
     lowered = lower(tree, dialect)
     try:
         return lowered.sql(dialect=dialect, pretty=pretty, unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
         raise CompileError(f"cannot write this SQL for {dialect}: {exc}") from None
+
+
+_NO_STAR_MODIFIERS = ("postgres", "redshift", "trino", "presto", "sqlite", "mysql", "tsql", "oracle", *_SPARK_LIKE)
+_NO_STRUCT = ("postgres", "redshift", "sqlite", "mysql", "tsql", "oracle")
+
+
+def untranslatable(tree: exp.Expr, dialect: str) -> str | None:
+    """The first construct sqlglot would pass through unchanged although ``dialect`` lacks it.
+
+    sqlglot copies functions it does not know verbatim and keeps some DuckDB-only syntax; the
+    engine would then fail at build time at best, or compute something else at worst.
+    """
+    for node in tree.walk():
+        if isinstance(node, exp.Anonymous) and not (node.name.lower() == ROW_HASH and len(node.expressions) == 1):
+            return f"the function `{node.name}` (sqlglot does not know it, so it cannot translate it)"
+        if isinstance(node, exp.Star) and dialect in _NO_STAR_MODIFIERS and any(
+                node.args.get(k) for k in ("except_", "except", "replace", "rename")):
+            return "`SELECT * EXCLUDE/REPLACE/RENAME`"
+        if isinstance(node, exp.Join) and str(node.args.get("method") or "").upper() == "ASOF" and dialect != "duckdb":
+            return "an ASOF JOIN"
+        if isinstance(node, exp.Struct) and dialect in _NO_STRUCT:
+            return "a STRUCT value"
+    return None
 
 
 def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
@@ -67,7 +99,10 @@ def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
         if isinstance(node, exp.Bracket):
             top_n = _top_n(node)
             if top_n is not None:
-                return _nth_smallest(*top_n, dialect)
+                # sqlglot does not descend into a replacement node: lower its parts first
+                value, n, condition = top_n
+                return _nth_smallest(lower(value, dialect), n,
+                                     lower(condition, dialect) if condition is not None else None, dialect)
         if isinstance(node, exp.UnixMicros) and dialect not in _HAS_UNIX_MICROS:
             return exp.DateDiff(this=node.this, expression=EPOCH.copy(), unit=exp.var("MICROSECOND"))
         if isinstance(node, exp.JSONExtractScalar) and dialect in ("postgres", "redshift"):
@@ -105,9 +140,9 @@ def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, dialect: 
     if condition is not None:
         keep = exp.and_(exp.Paren(this=condition.copy()), keep)
     if dialect in _SPARK_LIKE:
-        # COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards (SORT_ARRAY: ascending)
-        values: exp.Expr = exp.SortArray(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()),
-                                                         expression=exp.Where(this=keep)), asc=exp.true())
+        # COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards (ARRAY_SORT: ascending)
+        values: exp.Expr = exp.ArraySort(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()),
+                                                         expression=exp.Where(this=keep)))
     else:
         ordered = exp.Order(this=value.copy(), expressions=[exp.Ordered(this=value.copy(), nulls_first=True)])
         values = exp.Paren(this=exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=keep)))

@@ -44,15 +44,21 @@ class Model:
     columns: list[str] | None = None
     mode: str | None = None  # journeys: "incremental" or why the build is full
     materialized: str = "table"  # sql/ models may be "view"
+    source_dialect: str = "duckdb"  # what user SQL in the query (sql/ models, `where` strings) is written in
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
         if self.query is None:
             return ""
-        return render(self.query, dialect, rename, pretty)
+        try:
+            return render(self.query, dialect, rename, pretty, self.source_dialect)
+        except CompileError as exc:
+            where = f"{self.path}: " if self.path else ""
+            raise CompileError(f"{where}model `{self.name}`: {exc}") from None
 
 
-def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
+def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True,
+           source_dialect: str = "duckdb") -> str:
     """Render a dialect-free query, pointing references to project tables at ``rename(name)``."""
     if rename is not None:
         cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
@@ -68,7 +74,7 @@ def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = 
             return node
 
         query = query.transform(swap, copy=True)
-    return to_sql(query, dialect, pretty)
+    return to_sql(query, dialect, pretty, source_dialect)
 
 
 def progress_model_name(journey: str) -> str:
@@ -152,7 +158,9 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
         dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, dialect, columns_of, nodes)
 
     def recompile(name: str, incremental: Incremental | None) -> Model:
-        return compile_journey(project.journey(name), as_of, dialect, columns_of, nodes, incremental)
+        model = compile_journey(project.journey(name), as_of, dialect, columns_of, nodes, incremental)
+        model.source_dialect = project.config.sql_dialect
+        return model
 
     dag.recompile = recompile
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
@@ -161,6 +169,8 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
     dag.models["milestone_status"] = Model("milestone_status", "output", milestone_status(built, as_of), deps)
     dag.models["customer_progress"] = Model("customer_progress", "output", customer_progress(built, as_of), deps)
     dag.models["funnel"] = Model("funnel", "output", funnel(built), deps)
+    for model in dag.models.values():
+        model.source_dialect = project.config.sql_dialect
     return dag
 
 

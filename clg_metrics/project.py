@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from .checks.catalog import CheckDecl
 from .spec import Identifier, _Model
@@ -51,6 +51,18 @@ class ProjectConfig(_Model):
     incremental: IncrementalConfig = IncrementalConfig()
     sql_dialect: str = "duckdb"  # the dialect sql/ models and `where` strings are written in
     version: int | str | None = None
+
+    @field_validator("sql_dialect")
+    @classmethod
+    def _known_dialect(cls, value: str) -> str:
+        from sqlglot.dialects.dialect import Dialect
+
+        try:
+            Dialect.get_or_raise(value)
+        except ValueError:
+            raise ValueError(f"unknown SQL dialect `{value}`: use a sqlglot dialect such as duckdb, postgres, "
+                             "spark, snowflake or bigquery") from None
+        return value.lower()
 
 
 def project_paths(root: Path, config: ProjectConfig) -> dict[str, Path]:

@@ -22,7 +22,7 @@ from . import __version__
 from .checks.derive import output_checks, source_checks
 from .checks.results import DQ_TABLE, dq_rows_query
 from .compiler.journey import Incremental
-from .dialects import to_sql
+from .dialects import check_dialect, to_sql
 from .engines import Engine, connect
 from .errors import BuildError, ChecksFailed, ClgError
 from .incremental import (STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query,
@@ -119,8 +119,14 @@ def compile_dag(ctx: Context, engine: Engine | None = None, existing: set[str] |
                      journeys=ctx.selected_journeys(), extra_output_journeys=sorted(existing or ()))
 
 
+def target_dialect(target) -> str:
+    """The SQL dialect of a profile target's engine (DuckDB when there is none)."""
+    return {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}[target.type] if target else "duckdb"
+
+
 def write_compiled(ctx: Context, dag: Dag, dialect: str = "duckdb") -> Path:
     """target/compiled/<kind>/<name>.sql for every model, and target/manifest.json."""
+    dialect = check_dialect(dialect)
     out = ctx.target_dir / "compiled"
     for model in dag.ordered():
         if model.query is None:

@@ -14,7 +14,7 @@ from clg_metrics.compiler import EventSource, JourneyCompiler, customer_progress
 from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
-                 "format": "VARCHAR", "value": "VARCHAR"}
+                 "format": "VARCHAR", "value": "VARCHAR", "properties": "VARCHAR"}
 
 
 def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,

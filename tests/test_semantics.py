@@ -66,6 +66,25 @@ def test_where_sql_string(run_journey):
     assert reached(out) == {(1, "a"): dt(2024, 1, 1)}
 
 
+def test_where_on_json_properties(run_journey):
+    # keys that are not columns are read from the JSON `properties` text, typed by the compared value
+    events = [ev(1, "export", dt(2024, 1, 1), properties='{"rows": 5, "plan": "pro", "shared": false}'),
+              ev(1, "export", dt(2024, 1, 2), properties='{"rows": 50, "plan": "free", "shared": true}'),
+              ev(1, "export", dt(2024, 1, 3), properties='{"rows": 12.5}'),
+              ev(2, "export", dt(2024, 1, 4), properties=None)]
+    out = run_journey(journey(
+        m("pro", {"event": "export", "where": {"plan": "pro"}}),
+        m("big", {"event": "export", "where": {"rows": {"gt": 10}}}),
+        m("shared", {"event": "export", "where": {"shared": True}}),
+        m("not_pro", {"event": "export", "where": {"plan": {"ne": "pro"}}}), order="independent"),
+        events, None, AS_OF)
+    # not_pro: the missing plan (Jan 3, customer 2) is NULL and never matches, even with `ne`
+    assert reached(out) == {
+        (1, "pro"): dt(2024, 1, 1), (1, "big"): dt(2024, 1, 2), (1, "shared"): dt(2024, 1, 2),
+        (1, "not_pro"): dt(2024, 1, 2),
+        (2, "pro"): None, (2, "big"): None, (2, "shared"): None, (2, "not_pro"): None}
+
+
 def test_distinct_counts_first_appearance_of_values(run_journey):
     # values x (10:00), x again, y (12:00), NULL (ignored), z (14:00): the 3rd distinct value appears at 14:00
     events = [ev(1, "search", dt(2024, 1, 1, 10), value="x"), ev(1, "search", dt(2024, 1, 1, 11), value="x"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -45,7 +46,11 @@ def _import_gx():
     # Before the import: GX logs ~200 INFO lines while importing.
     for name in ("great_expectations", "great_expectations.data_context.types.base"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    import great_expectations as gx
+    # GX imports pyspark when it is installed, and pyspark warns about pandas versions on import:
+    # noise on a build's console that says nothing about the user's data.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import great_expectations as gx
     from great_expectations.execution_engine import sqlalchemy_execution_engine as engine_module
 
     kept = tuple(engine_module._PERSISTED_CONNECTION_DIALECTS)

@@ -42,7 +42,11 @@ class EventSource:
             self.used[PROPERTIES] = None
             path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
             value: exp.Expr = exp.JSONExtractScalar(this=col(PROPERTIES), expression=path)
-            if isinstance(sample, (int, float)) and not isinstance(sample, bool):
+            # JSON values come out as text; compared with a number or a boolean they are cast to it,
+            # because engines differ on comparing text with numbers (PostgreSQL refuses to)
+            if isinstance(sample, bool):
+                value = exp.cast(value, exp.DataType.Type.BOOLEAN)
+            elif isinstance(sample, (int, float)):
                 value = exp.cast(value, exp.DataType.Type.DOUBLE)
             return value
         hint = did_you_mean(key, self.columns) or "columns: " + ", ".join(self.columns)
