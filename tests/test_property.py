@@ -39,3 +39,27 @@ def test_compiled_sql_matches_reference_evaluator(con, scenario):
     actual = run_journey_on_duckdb(journey, events, customers, as_of, con=con)
     for table in KEYS:
         assert keyed(actual[table], table) == keyed(expected[table], table), table
+
+
+# Fewer examples on the servers: each costs a few statements (PostgreSQL) or Spark jobs.
+ENGINE_EXAMPLES = {"postgres": 25, "spark": 6}
+
+
+@pytest.mark.parametrize("engine_name", sorted(ENGINE_EXAMPLES))
+def test_compiled_sql_on_other_engines_matches_reference_evaluator(engine_name, request):
+    from conftest import run_journey_on_engine
+    from engines import normalized
+
+    engine = request.getfixturevalue(f"{engine_name}_engine")
+    examples = int(os.environ.get("CLG_PROPERTY_ENGINE_EXAMPLES", ENGINE_EXAMPLES[engine_name]))
+
+    @settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(scenarios())
+    def check(scenario):
+        journey, events, customers, as_of = scenario
+        expected = evaluate(journey, events, customers, as_of)
+        actual = run_journey_on_engine(engine, journey, events, customers, as_of)
+        for table in KEYS:
+            assert normalized(actual[table]) == normalized(expected[table]), table
+
+    check()
