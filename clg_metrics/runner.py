@@ -171,6 +171,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
     report = BuildReport()
     started = time.perf_counter()
     try:
+        engine.lock_build()
         engine.drop([t for t in engine.tables() if t.startswith(STAGED_PREFIX)])  # leftovers of a killed build
         existing = _reusable_progress_tables(ctx, engine)
         dag = compile_dag(ctx, engine, existing)
@@ -199,6 +200,7 @@ def test(ctx: Context, on_checks: Callable[[list], None] | None = None) -> Build
     report = BuildReport()
     started = time.perf_counter()
     try:
+        engine.lock_build()
         run = _Run(ctx, engine, report, None, on_checks)
         checks = source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns)
         checks += output_checks(ctx.project, ctx.selected_journeys())

@@ -82,6 +82,11 @@ class Engine(ABC):
     def tables(self) -> list[str]:
         """The tables and views of the engine's schema."""
 
+    def lock_build(self) -> None:
+        """Hold the warehouse's build lock for this connection, or raise EngineError when another
+        build holds it. A build starts by dropping leftover staged twins, which must never be a
+        running build's. A DuckDB file's own lock already gives this, so by default: nothing."""
+
     def close(self) -> None:  # pragma: no cover - trivial default
         """Release the connection."""
 
