@@ -133,20 +133,29 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
     try:
         return str(name), _TargetHolder(target=raw).target
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"][1:])
-        if loc and loc[0] in ENGINE_TYPES:
-            loc = loc[1:]
-        line, col = located.locate((profile, "outputs", name) + loc, prefer_key=err["type"] == "extra_forbidden")
-        where = ".".join(str(p) for p in loc) or "type"
-        message = err["msg"]
-        if err["type"] == "extra_forbidden":
-            model = TARGET_MODELS.get(str(raw.get("type")) if isinstance(raw, dict) else "", DuckDBTarget)
-            settings = [f.alias or n for n, f in model.model_fields.items()]
-            message = f"unknown setting `{loc[-1]}` ({did_you_mean(str(loc[-1]), settings) or one_of(settings)})"
-        elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-            message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"
-        raise ProfileError(f"{path}:{line}:{col}: target `{name}`, `{where}`: {message}") from None
+        problems = [_target_problem(err, raw, located, path, (profile, "outputs", name), str(name))
+                    for err in exc.errors()]
+        raise ProfileError("\n".join(dict.fromkeys(problems))) from None
+
+
+def _target_problem(err: dict, raw: Any, located, path: Path, loc_prefix: tuple, name: str) -> str:
+    """One pydantic error of a target as ``file:line:col: target `x`, `setting`: what to change``."""
+    loc = tuple(err["loc"][1:])
+    if loc and loc[0] in ENGINE_TYPES:
+        loc = loc[1:]
+    line, col = located.locate(loc_prefix + loc, prefer_key=err["type"] == "extra_forbidden")
+    where = ".".join(str(p) for p in loc) or "type"
+    message = err["msg"]
+    kind = str(raw.get("type")) if isinstance(raw, dict) else ""
+    model = TARGET_MODELS.get(kind, DuckDBTarget)
+    settings = [f.alias or n for n, f in model.model_fields.items()]
+    if err["type"] == "extra_forbidden":
+        message = f"unknown setting `{loc[-1]}` for type {kind} ({did_you_mean(str(loc[-1]), settings) or one_of(settings)})"
+    elif err["type"] == "missing":
+        message = f"missing setting, required for type {kind} (add `{loc[-1]}: ...`)"
+    elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"
+    return f"{path}:{line}:{col}: target `{name}`, `{where}`: {message}"
 
 
 def _render_env(value: Any, located, loc: tuple) -> Any:

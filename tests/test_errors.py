@@ -578,7 +578,7 @@ def test_profile_unknown_default_target_gives_line(make_project):
     assert f"{root / 'profiles.yml'}:{line}:" in output
 
 
-@pytest.mark.parametrize("kind", ["duckdbb", "postgres"])
+@pytest.mark.parametrize("kind", ["duckdbb", "snowflake"])
 def test_profile_unknown_type(make_project, kind):
     profiles = PROFILES.replace("type: duckdb", f"type: {kind}")
     root = profile_project(make_project, profiles)
@@ -586,7 +586,18 @@ def test_profile_unknown_type(make_project, kind):
     assert code == 2
     line, _ = position(profiles, "type:")
     assert re.search(re.escape(f"{root / 'profiles.yml'}:{line}:") + r"\d+", output), output
-    assert "`type`" in output and "duckdb" in output
+    assert "`type`" in output and "duckdb" in output and "postgres" in output and "spark" in output
+
+
+def test_postgres_profile_names_the_missing_setting_and_the_wrong_one(make_project):
+    profiles = PROFILES.replace("type: duckdb", "type: postgres")
+    root = profile_project(make_project, profiles)
+    code, output = cli("build", project_dir=root)
+    assert code == 2
+    # `path` is a DuckDB setting: the message lists PostgreSQL's settings
+    assert "unknown setting `path`" in output and "dbname" in output, output
+    line, _ = position(profiles, "path:")
+    assert f"{root / 'profiles.yml'}:{line}:" in output
 
 
 def test_profile_unknown_setting(make_project):
