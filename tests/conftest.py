@@ -88,35 +88,67 @@ def cli(*args: str, project_dir: Path | None = None) -> tuple[int, str]:
 
 def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: list[dict] | None,
                           as_of: datetime) -> dict[str, list[dict]]:
-    """``run_journey_on_duckdb`` on another engine: the same tables (typed by DuckDB, loaded with the
-    engine's ``load_relation``), the same compiled trees rendered for the engine's dialect."""
+    """``run_journey_on_duckdb`` on another engine: the same tables (typed by DuckDB), the same
+    compiled trees rendered for the engine's dialect.
+
+    PostgreSQL gets real tables through the engine's ``load_relation``/``create_table_as``. On
+    Spark every table write is a job of seconds, so the inputs become temporary views of
+    in-memory DataFrames and the progress table a cached one: the SQL under test is the same,
+    and the engine's own table paths are covered by test_engine_spark and test_engines_e2e.
+    """
     from clg_metrics.models import render
 
-    con = duckdb.connect()
-    run_journey_on_duckdb(journey, [], customers, as_of, con=con)  # creates the typed tables
-    con.execute("DELETE FROM events")
-    _insert(con, "events", list(EVENT_COLUMNS), events)
-    engine.load_relation("events", con.table("events"))
-    if customers is not None:
-        engine.load_relation("customers", con.table("customers"))
-    con.close()
     doc = {**journey, "events": {"from": "events"}}
     doc.pop("customers", None)
     if customers is not None:
         doc["customers"] = {"from": "customers"}
     spec = Journey.model_validate(doc)
-    qualified = lambda name: f"{engine.schema}.{name}"  # noqa: E731
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
-    engine.create_table_as("progress", render(progress, engine.dialect, qualified, pretty=False))
     built = [(spec, "progress")]
     tables = {"milestone_status": milestone_status(built, as_of), "customer_progress": customer_progress(built, as_of),
               "funnel": funnel(built)}
+    spark = engine.dialect == "spark"
+    qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
+    if spark:
+        cached = _spark_inputs(engine, events, customers, render(progress, "spark", None, pretty=False))
+    else:
+        con = duckdb.connect()
+        run_journey_on_duckdb(journey, [], customers, as_of, con=con)  # creates the typed tables
+        _insert(con, "events", list(EVENT_COLUMNS), events)
+        engine.load_relation("events", con.table("events"))
+        if customers is not None:
+            engine.load_relation("customers", con.table("customers"))
+        con.close()
+        engine.create_table_as("progress", render(progress, engine.dialect, qualified, pretty=False))
     out = {}
-    for name, query in tables.items():
-        columns, rows = engine.fetch(render(query, engine.dialect, qualified, pretty=False))
-        out[name] = [dict(zip(columns, row)) for row in rows]
+    try:
+        for name, query in tables.items():
+            columns, rows = engine.fetch(render(query, engine.dialect, qualified, pretty=False))
+            out[name] = [dict(zip(columns, row)) for row in rows]
+    finally:
+        if spark:
+            cached.unpersist()
     return out
+
+
+_SPARK_TYPES = {"BIGINT": "bigint", "VARCHAR": "string", "TIMESTAMP": "timestamp_ntz"}
+
+
+def _spark_inputs(engine, events, customers, progress_sql):
+    """Temporary views events/customers/progress in the engine's session; returns the cached progress."""
+    spark = engine.spark
+
+    def view(name, columns, rows):
+        schema = ", ".join(f"`{c}` {_SPARK_TYPES[t]}" for c, t in columns.items())
+        spark.createDataFrame([tuple(r.get(c) for c in columns) for r in rows], schema).createOrReplaceTempView(name)
+
+    view("events", EVENT_COLUMNS, events)
+    if customers is not None:
+        view("customers", {"customer_id": "BIGINT", "signed_up_at": "TIMESTAMP"}, customers)
+    progress = spark.sql(progress_sql).cache()
+    progress.createOrReplaceTempView("progress")
+    return progress
 
 
 @pytest.fixture(scope="session")

@@ -39,7 +39,7 @@ def postgres_target(schema: str):
                           schema=schema, sslmode="disable")
 
 
-def spark_target(database: str, warehouse: Path):
+def spark_target(database: str, warehouse: Path, conf: dict | None = None):
     from clg_metrics.profiles import SparkTarget
 
     try:
@@ -50,7 +50,7 @@ def spark_target(database: str, warehouse: Path):
         unavailable("Spark not available (no Java: install openjdk-17-jre-headless)")
     base = Path(os.environ.get("CLG_TEST_SPARK_WAREHOUSE") or warehouse)
     return SparkTarget(type="spark", master="local[2]", database=database, warehouse_dir=str(base / "warehouse"),
-                       spark_conf={"spark.sql.shuffle.partitions": 2, "spark.default.parallelism": 2})
+                       spark_conf={"spark.sql.shuffle.partitions": 2, "spark.default.parallelism": 2, **(conf or {})})
 
 
 def connect_engine(name: str, tmp_dir: Path):
@@ -62,7 +62,9 @@ def connect_engine(name: str, tmp_dir: Path):
     if name == "postgres":
         target = postgres_target(schema)
     elif name == "spark":
-        target = spark_target(schema, tmp_dir)
+        # The semantic suite needs no catalog that outlives the process: the in-memory one starts
+        # in seconds where Derby's metastore takes a minute (the CLI's end-to-end test keeps Hive).
+        target = spark_target(schema, tmp_dir, {"spark.sql.catalogImplementation": "in-memory"})
     else:
         raise ValueError(name)
     try:
