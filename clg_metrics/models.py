@@ -64,7 +64,9 @@ def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = 
         cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
 
         def swap(node):
-            if isinstance(node, exp.Table) and not node.db and node.name.lower() not in cte_names:
+            # (a table function such as range(3) is a Table node too, but names no relation)
+            if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier) and not node.db \
+                    and node.name.lower() not in cte_names:
                 target = rename(node.name.lower())
                 if target is not None:
                     new = exp.to_table(target)

@@ -274,7 +274,9 @@ class _Run:
     def materialize(self, models: list[Model], later: list[Model] = ()) -> None:
         """Build ``models`` as staged twins; on a failure report the rest (and ``later``) as skipped."""
         def staged_name(name: str) -> str | None:
-            return STAGED_PREFIX + name if name in self.built else None
+            # Always schema-qualified: Spark resolves unqualified names in its current database,
+            # and a stored view in the database it was created from, neither of which is ours.
+            return self.physical(name)
 
         failed: ModelResult | None = None
         for model in models:
@@ -353,7 +355,8 @@ class _Run:
         self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, to_sql(query, self.engine.dialect))
 
     def publish(self, include_models: bool) -> None:
-        views = [(STAGED_PREFIX + n, n, self.models[n].sql(self.engine.dialect, pretty=False))
+        published = lambda name: f"{self.engine.schema}.{name}" if "." not in name else name  # noqa: E731
+        views = [(STAGED_PREFIX + n, n, self.models[n].sql(self.engine.dialect, rename=published, pretty=False))
                  for n in self.built if self.models[n].materialized == "view"] if include_models else []
         renames = [(STAGED_PREFIX + n, n) for n in self.built
                    if self.models[n].materialized != "view"] if include_models else []
