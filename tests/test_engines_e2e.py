@@ -81,8 +81,13 @@ def _yaml(value):
 
 
 @pytest.mark.parametrize("engine_name", ["postgres", "spark"])
-def test_demo_build_equals_duckdb_row_for_row(demo, duckdb_outputs, engine_name, tmp_path):
+def test_demo_build_equals_duckdb_row_for_row(demo, duckdb_outputs, engine_name, tmp_path, request):
     from clg_metrics.engines import connect
+
+    if engine_name == "spark":
+        # The CLI's engines reuse a session already running in the process (as a notebook's would);
+        # otherwise each of the three commands below starts and stops a JVM of its own.
+        request.getfixturevalue("spark_engine")
 
     schema = f"clg_e2e_{uuid.uuid4().hex[:8]}"
     target = postgres_target(schema) if engine_name == "postgres" else spark_target(schema, tmp_path)

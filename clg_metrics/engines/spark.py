@@ -97,8 +97,9 @@ class SparkEngine(Engine):
         self.jvm: Any = None  # the py4j gateway of a JVM this engine launched, ended by close()
         self.log: Path | None = None  # where that JVM's console output goes
         self.hive = True  # a persistent catalog; else tables are registered again from their files
+        self.project_dir = Path(project_dir)
         self.warehouse = target.warehouse_dir if URI.match(target.warehouse_dir) else \
-            str((Path(project_dir) / Path(target.warehouse_dir).expanduser()).resolve())
+            str((self.project_dir / Path(target.warehouse_dir).expanduser()).resolve())
         self.spark: Any = None
         self.spark = self._session()
         self._open_database()
@@ -119,11 +120,12 @@ class SparkEngine(Engine):
             return active
         return self._connect(SparkSession) if self.target.remote else self._start(SparkSession)
 
-    def _sql_settings(self) -> dict[str, str]:
+    def _sql_settings(self, local: bool = False) -> dict[str, str]:
         """Session settings our SQL relies on, then the profile's ``spark_conf`` on top."""
-        settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ",
-                    # Tiny local data: Spark's default of 200 shuffle partitions is 200 tasks a join.
-                    "spark.sql.shuffle.partitions": str(self.target.threads or 4)}
+        settings = {"spark.sql.session.timeZone": "UTC", "spark.sql.timestampType": "TIMESTAMP_NTZ"}
+        if local or self.target.threads:
+            # Spark's default of 200 shuffle partitions is 200 tasks per join, for a few rows here.
+            settings["spark.sql.shuffle.partitions"] = str(self.target.threads or 4)
         return settings | {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in
                            self.target.spark_conf.items()}
 
@@ -159,8 +161,9 @@ class SparkEngine(Engine):
         from pyspark import SparkConf, SparkContext
 
         local = self.target.master.startswith("local")
-        state = Path(tempfile.mkdtemp(prefix="clg-spark-")) if URI.match(self.warehouse) else \
-            Path(self.warehouse) / STATE_DIR
+        # Beside the tables; for a warehouse on another file system (s3a://...), under target/.
+        base = self.project_dir / "target" if URI.match(self.warehouse) else Path(self.warehouse)
+        state = base / STATE_DIR
         if self.read_only and local and not (state / "metastore_db").exists():
             raise EngineError(f"{self.warehouse}: no Spark warehouse yet; run `clg-metrics build` first")
         home = os.environ.get("JAVA_HOME")
@@ -189,7 +192,7 @@ class SparkEngine(Engine):
             if local:  # a cluster brings its own metastore (hive-site.xml)
                 settings["spark.hadoop.javax.jdo.option.ConnectionURL"] = \
                     f"jdbc:derby:;databaseName={state / 'metastore_db'};create=true"
-        settings |= self._sql_settings()
+        settings |= self._sql_settings(local)
         # The profile's own JVM options come after ours: the last of two same options wins.
         extra = "spark.driver.extraJavaOptions"
         settings[extra] = f"{java_options} {settings.get(extra, '')}".strip()
@@ -243,6 +246,8 @@ class SparkEngine(Engine):
             from pyspark import SparkContext
 
             gateway, self.jvm = self.jvm, None
+            if SparkContext._active_spark_context is not None:  # a start that failed halfway
+                SparkContext._active_spark_context.stop()
             gateway.shutdown()
             SparkContext._gateway = SparkContext._jvm = None  # a later session launches a new JVM
             if getattr(gateway, "proc", None) is not None:
@@ -452,7 +457,11 @@ def _check_not_in_use(metastore: Path, warehouse: str, wait: float = 3.0) -> Non
         return
     lock, deadline = metastore / "dbex.lck", time.monotonic() + wait
     while lock.exists():
-        with open(lock, "rb+") as handle:
+        try:
+            handle = open(lock, "rb+")
+        except OSError:  # not ours to write: Spark's own error will say what is wrong
+            return
+        with handle:
             try:
                 fcntl.lockf(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
