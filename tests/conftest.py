@@ -225,6 +225,18 @@ def make_project(tmp_path):
 
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_FILES = ("clg_project.yml", "milestones", "sql", "seeds")
+
+
+def copy_demo(root: Path) -> Path:
+    """The repository's demo project (without profiles.yml) copied to ``root``."""
+    import shutil
+
+    root.mkdir(parents=True)
+    for name in DEMO_FILES:
+        source = REPO_ROOT / name
+        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    return root
 
 
 def pytest_sessionfinish(session, exitstatus):

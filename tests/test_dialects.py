@@ -3,7 +3,6 @@ constructs, and the refusal to translate what would not mean the same elsewhere.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,20 +12,14 @@ from sqlglot import exp
 from clg_metrics.compiler.sqlfns import col, nth_smallest
 from clg_metrics.dialects import lower, to_sql
 from clg_metrics.errors import CompileError
-from conftest import REPO_ROOT, cli
+from conftest import cli, copy_demo
 
-DEMO_FILES = ("clg_project.yml", "milestones", "sql", "seeds")
 COMPILE_ONLY = ("snowflake", "bigquery", "trino", "databricks", "redshift")
 
 
 @pytest.fixture
 def demo(tmp_path) -> Path:
-    root = tmp_path / "demo"
-    root.mkdir()
-    for name in DEMO_FILES:
-        source = REPO_ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
-    return root
+    return copy_demo(tmp_path / "demo")
 
 
 def compiled_files(root: Path) -> dict[str, str]:

@@ -8,17 +8,15 @@ published; then a second build (incremental where the engine supports it) and `s
 from __future__ import annotations
 
 import csv
-import shutil
 import uuid
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import REPO_ROOT, cli
+from conftest import cli, copy_demo
 from engines import drop_schema, normalized, postgres_target, spark_target
 
-DEMO_FILES = ("clg_project.yml", "milestones", "sql", "seeds")
 OUTPUTS = ("milestone_status", "funnel", "customer_progress")
 # The first build's check outcomes: the same checks find the same number of bad rows everywhere
 DQ_QUERY = ('SELECT check_name, status, unexpected_count FROM "dq_results" '
@@ -27,11 +25,7 @@ DQ_QUERY = ('SELECT check_name, status, unexpected_count FROM "dq_results" '
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("e2e") / "demo"
-    root.mkdir()
-    for name in DEMO_FILES:
-        source = REPO_ROOT / name
-        (shutil.copytree if source.is_dir() else shutil.copy)(source, root / name)
+    root = copy_demo(tmp_path_factory.mktemp("e2e") / "demo")
     # Every 4th visitor: the journey's every path still occurs, and Spark's per-statement cost,
     # not the data, stays what the test spends its time on.
     for seed in ("raw_events.csv", "raw_customers.csv"):
