@@ -1,4 +1,5 @@
-"""Find a project's files, validate them, and check what one file alone cannot.
+"""Find a project's files, validate them (journey rules: ``validation.py``), and turn pydantic's
+errors into located problems.
 
 Every problem in every file is collected and raised as one ``SpecError``, each with its file,
 line, column and what to change, so that ``clg-metrics validate`` lists them all at once.
@@ -6,22 +7,24 @@ line, column and what to change, so that ``clg-metrics validate`` lists them all
 
 from __future__ import annotations
 
-import graphlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from .conditions import ALL_KINDS, CONDITION_FIELDS, kind_fields, kind_keys
 from .errors import ErrorCollector, Problem, SpecError, did_you_mean, one_of
 from .project import PROJECT_FILE, ProjectConfig, project_paths
-from .spec import CONDITION_KEYS, AllCondition, AnyCondition, Journey, MilestoneCondition, keys_at
-
-MODIFIER_KEYS = ("per", "streak", "within", "at_least", "where", "distinct")
+from .spec import Journey, keys_at
 from .sql_models import SqlSource, parse_sql_model
+from .validation import check_journey
 from .yaml_loader import LocatedYaml, load_yaml, read_text
 
-OUTPUT_TABLES = ("milestone_status", "customer_progress", "funnel", "dq_results")
+from .checks.results import DQ_TABLE  # noqa: E402
+from .compiler.outputs import OUTPUT_NAMES  # noqa: E402
+
+OUTPUT_TABLES = OUTPUT_NAMES + (DQ_TABLE,)
 
 
 @dataclass
@@ -180,9 +183,9 @@ def pydantic_problems(exc: ValidationError, located: LocatedYaml, model: type) -
             message = err["msg"]
             node = _data_at(located.data, loc)
             if isinstance(node, dict):
-                unknown = [k for k in node if k not in CONDITION_KEYS + MODIFIER_KEYS]
-                hint = next((did_you_mean(str(k), CONDITION_KEYS) for k in unknown
-                             if did_you_mean(str(k), CONDITION_KEYS)), None)
+                keys = kind_keys(ALL_KINDS)
+                unknown = [k for k in node if k not in kind_fields(ALL_KINDS)]
+                hint = next((did_you_mean(str(k), keys) for k in unknown if did_you_mean(str(k), keys)), None)
         elif kind == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
         else:
@@ -206,162 +209,22 @@ def _data_at(data: Any, loc: tuple) -> Any:
 def _strip_union_tags(loc: tuple) -> tuple:
     """pydantic puts a discriminated union's tag into error locations; it is no key of the file.
 
-    A tag follows `reached_when` or an index into an `all`/`any` list.
+    A tag (a condition kind's key) follows a field that holds a condition, or an index into a
+    list of them.
     """
+    tags = set(kind_keys(ALL_KINDS))
     out: list = []
+    stripped = False  # a tag is followed by the kind's own field, which may have the same name
     for i, part in enumerate(loc):
-        after_field = i > 0 and loc[i - 1] == "reached_when"
-        after_index = i > 1 and isinstance(loc[i - 1], int) and loc[i - 2] in ("all", "any")
-        if part in ("event", "all", "any", "milestone") and (after_field or after_index):
+        after_field = i > 0 and loc[i - 1] in CONDITION_FIELDS
+        after_index = i > 1 and isinstance(loc[i - 1], int) and loc[i - 2] in CONDITION_FIELDS
+        if part in tags and (after_field or after_index) and not stripped:
+            stripped = True
             continue
+        stripped = False
         out.append(part)
     return tuple(out)
 
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     return list(dict.fromkeys(problems))
-
-
-def _walk_conditions(condition, loc):
-    """Yield (condition, loc) for a condition tree, parents first."""
-    yield condition, loc
-    if isinstance(condition, AllCondition):
-        for i, child in enumerate(condition.all):
-            yield from _walk_conditions(child, loc + ("all", i))
-    elif isinstance(condition, AnyCondition):
-        for i, child in enumerate(condition.any):
-            yield from _walk_conditions(child, loc + ("any", i))
-
-
-def milestone_refs(milestone) -> list[str]:
-    """The milestones a milestone's condition refers to."""
-    return [c.milestone for c, _ in _walk_conditions(milestone.reached_when, ())
-            if isinstance(c, MilestoneCondition)]
-
-
-def check_journey(loaded: LoadedJourney, project: Project, errors: ErrorCollector) -> None:
-    """Cross-reference checks: names, references, cycles, sources, anchors."""
-    journey, src = loaded.journey, loaded.source
-    for key in ("events", "customers"):
-        source = getattr(journey, key)
-        if source is None:
-            continue
-        name = source.from_.lower()
-        if "." not in name and name not in project.seeds and name not in project.sql_models:
-            known = list(project.seeds) + list(project.sql_models)
-            hint = did_you_mean(name, known) or (
-                f"{one_of(known)}; " if known else "") + "name a warehouse table as schema.table"
-            errors.extend([src.problem((key, "from"), f"unknown {key} source `{source.from_}`: not a seed or a "
-                                       "sql/ model", hint)])
-
-    index: dict[str, int] = {}
-    for p_i, phase in enumerate(journey.phases):
-        if phase.phase in [p.phase for p in journey.phases[:p_i]]:
-            errors.extend([src.problem(("phases", p_i, "phase"), f"duplicate phase `{phase.phase}`",
-                                       "phase names are unique within a journey")])
-        for m_i, milestone in enumerate(phase.milestones):
-            if milestone.milestone in index:
-                errors.extend([src.problem(("phases", p_i, "milestones", m_i, "milestone"),
-                                           f"duplicate milestone `{milestone.milestone}`",
-                                           "milestone names are unique within a journey")])
-            else:
-                index[milestone.milestone] = len(index)
-
-    order = [m for _, m in journey.milestones]
-    if len(index) != len(order):
-        return  # duplicate names are reported above; references between them would be ambiguous
-    deps: dict[str, set[str]] = {}
-    for position, (p_i, m_i, milestone) in enumerate(_positions(journey)):
-        base = ("phases", p_i, "milestones", m_i)
-        name = milestone.milestone
-        deps.setdefault(name, set())
-        per = milestone.effective_per
-        for condition, loc in _walk_conditions(milestone.reached_when, base + ("reached_when",)):
-            if not isinstance(condition, MilestoneCondition):
-                continue
-            ref = condition.milestone
-            if per is not None:
-                errors.extend([src.problem(loc, f"`{{milestone: {ref}}}` inside a `per: {per}` condition",
-                                           "a per-period condition counts events only; move the reference "
-                                           "out of the `per` block into an `all` on another milestone")])
-            elif ref not in index:
-                errors.extend([src.problem(loc + ("milestone",), f"unknown milestone `{ref}`",
-                                           did_you_mean(ref, index) or one_of(index))])
-            elif journey.order == "sequential" and index[ref] >= position:
-                errors.extend([src.problem(loc + ("milestone",), f"`{name}` refers to `{ref}`, which is not "
-                                           "an earlier milestone", "under `order: sequential` a milestone may "
-                                           "refer only to earlier ones; or use `order: independent`")])
-            else:
-                deps[name].add(ref)
-        within = milestone.effective_within
-        if within is not None:
-            wloc = base + ("within", "of") if milestone.within else base + ("reached_when", "within", "of")
-            anchor = within.of
-            if anchor == "signup":
-                if journey.customers is None:
-                    errors.extend([src.problem(wloc, "`within: {of: signup}` needs a `customers:` source with "
-                                               "signed_up_at", "add `customers: {from: ...}` to the journey")])
-            elif anchor == "previous":
-                if position == 0:
-                    errors.extend([src.problem(wloc, "`within: {of: previous}` on the first milestone",
-                                               "the first milestone has no previous one: anchor on `signup` "
-                                               "or another milestone")])
-                else:
-                    deps[name].add(order[position - 1].milestone)
-            elif anchor not in index:
-                errors.extend([src.problem(wloc, f"unknown `within` anchor `{anchor}`",
-                                           did_you_mean(anchor, [*index, "signup", "previous"])
-                                           or "use signup, previous or a milestone of this journey")])
-            elif anchor == name:
-                errors.extend([src.problem(wloc, f"`{name}` is anchored on itself", "anchor on another milestone")])
-            else:
-                deps[name].add(anchor)
-        if journey.order == "sequential" and position > 0:
-            deps[name].add(order[position - 1].milestone)
-    cycle = _find_cycle(deps)
-    if cycle:
-        first = cycle[0]
-        p_i, m_i = next((p, m) for p, m, ms in _positions(journey) if ms.milestone == first)
-        errors.extend([src.problem(("phases", p_i, "milestones", m_i, "milestone"),
-                                   "milestones refer to each other in a cycle: " + " -> ".join(cycle),
-                                   "break the cycle: a milestone cannot depend on itself")])
-
-
-def _positions(journey: Journey):
-    for p_i, phase in enumerate(journey.phases):
-        for m_i, milestone in enumerate(phase.milestones):
-            yield p_i, m_i, milestone
-
-
-def _find_cycle(deps: dict[str, set[str]]) -> list[str] | None:
-    try:
-        graphlib.TopologicalSorter(deps).prepare()
-    except graphlib.CycleError as exc:
-        cycle = list(exc.args[1])
-        return list(reversed(cycle))
-    return None
-
-
-def evaluation_order(journey: Journey) -> list[str]:
-    """Milestones in an order where every reference and anchor comes first (journey order if possible)."""
-    names = [m.milestone for _, m in journey.milestones]
-    position = {n: i for i, n in enumerate(names)}
-    deps: dict[str, set[str]] = {}
-    for i, (_, m) in enumerate(journey.milestones):
-        d = set(milestone_refs(m))
-        if journey.order == "sequential" and i > 0:
-            d.add(names[i - 1])  # each milestone starts from the previous one's reached_at
-        within = m.effective_within
-        if within is not None and within.of == "previous" and i > 0:
-            d.add(names[i - 1])
-        elif within is not None and within.of not in ("signup", "previous"):
-            d.add(within.of)
-        deps[m.milestone] = d
-    sorter = graphlib.TopologicalSorter(deps)
-    sorter.prepare()
-    out: list[str] = []
-    while sorter.is_active():
-        ready = sorted(sorter.get_ready(), key=position.get)
-        out.extend(ready)
-        sorter.done(*ready)
-    return out

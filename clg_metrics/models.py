@@ -18,7 +18,7 @@ from typing import Callable, Literal
 
 from sqlglot import exp
 
-from .compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
+from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
 from .compiler.journey import Incremental
 from .dialects import to_sql
 from .errors import CompileError
@@ -27,7 +27,7 @@ from .sql_models import output_columns
 
 Kind = Literal["seed", "sql", "journey", "output"]
 PROGRESS_PREFIX = "progress__"
-OUTPUTS = ("milestone_status", "customer_progress", "funnel")
+OUTPUTS = OUTPUT_NAMES
 
 
 @dataclass
@@ -119,7 +119,7 @@ def csv_header(path: Path) -> list[str]:
         return next(csv.reader(f), [])
 
 
-def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
+def build_dag(project: Project, as_of: datetime,
               warehouse_columns: Callable[[str], list[str] | None] | None = None,
               journeys: list[str] | None = None, extra_output_journeys: list[str] = ()) -> Dag:
     """Every model of the project, compiled for ``as_of``.
@@ -157,10 +157,11 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
 
     selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
     for loaded in selected:
-        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, dialect, columns_of, nodes)
+        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, project.config.sql_dialect, columns_of, nodes)
 
     def recompile(name: str, incremental: Incremental | None) -> Model:
-        model = compile_journey(project.journey(name), as_of, dialect, columns_of, nodes, incremental)
+        model = compile_journey(project.journey(name), as_of, project.config.sql_dialect, columns_of,
+                                nodes, incremental)
         model.source_dialect = project.config.sql_dialect
         return model
 
@@ -168,22 +169,22 @@ def build_dag(project: Project, as_of: datetime, dialect: str = "duckdb",
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
     built = [(j.journey, progress_model_name(j.name)) for j in covered]
     deps = tuple(progress_model_name(j.name) for j in selected)
-    dag.models["milestone_status"] = Model("milestone_status", "output", milestone_status(built, as_of), deps)
-    dag.models["customer_progress"] = Model("customer_progress", "output", customer_progress(built, as_of), deps)
-    dag.models["funnel"] = Model("funnel", "output", funnel(built), deps)
+    for table in OUTPUT_TABLES:
+        dag.models[table.name] = Model(table.name, "output", table.build(built, as_of), deps + table.reads,
+                                       columns=list(table.column_names))
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect
     return dag
 
 
-def compile_journey(loaded: LoadedJourney, as_of: datetime, dialect: str,
+def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
                     columns_of: Callable[[str], list[str] | None], nodes: set[str],
                     incremental: Incremental | None = None) -> Model:
     """A journey's progress model; a compile problem is reported at the journey's file."""
     journey = loaded.journey
     source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
     try:
-        query = JourneyCompiler(journey, source, as_of, dialect, incremental).compile()
+        query = JourneyCompiler(journey, source, as_of, sql_dialect, incremental).compile()
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None

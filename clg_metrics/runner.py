@@ -114,8 +114,7 @@ def load_context(settings: Settings, need_target: bool = True) -> Context:
 
 def compile_dag(ctx: Context, engine: Engine | None = None, existing: set[str] | None = None) -> Dag:
     """The DAG for this context; with an engine, warehouse tables' columns are looked up."""
-    dialect = engine.dialect if engine else "duckdb"
-    return build_dag(ctx.project, ctx.as_of, dialect, engine.columns if engine else None,
+    return build_dag(ctx.project, ctx.as_of, engine.columns if engine else None,
                      journeys=ctx.selected_journeys(), extra_output_journeys=sorted(existing or ()))
 
 
@@ -452,8 +451,9 @@ def show(ctx: Context, table: str, limit: int) -> tuple[list[str], list[tuple]]:
             raise ClgError(f"no table `{table}` in {ctx.target_name} ({hint})")
         from sqlglot import exp
 
-        order = {"funnel": ["journey", "milestone_index"], "milestone_status": ["journey", "customer_id", "milestone_index"],
-                 "customer_progress": ["journey", "customer_id"]}.get(table, [])
+        from .compiler import OUTPUTS_BY_NAME
+
+        order = list(OUTPUTS_BY_NAME[table].order_by) if table in OUTPUTS_BY_NAME else []
         query = exp.select("*").from_(exp.table_(table, db=engine.schema, quoted=True)).limit(limit)
         if order:
             query = query.order_by(*order)

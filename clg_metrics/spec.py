@@ -1,178 +1,29 @@
 """The journey language of SPEC section 2 as frozen pydantic models.
 
 Models mirror the YAML one to one (``extra="forbid"``: an unknown key is an error, never
-silently ignored). Checks that need the whole journey or project (unknown milestone, cycles,
-sources) live in ``loader.py``; this module checks the shape of one document.
+silently ignored). The condition kinds live in ``conditions/`` (one module each); this module
+holds the journey around them, and the milestone dependencies that both validation (cycles) and
+the compiler (evaluation order) need. Checks that need the whole project (unknown sources) live
+in ``validation.py``.
 """
 
 from __future__ import annotations
 
+import graphlib
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    StrictInt,
-    StringConstraints,
-    Tag,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, StrictInt, model_validator
 
-from . import filters
 from .checks.catalog import CheckDecl
+from .conditions import (CONDITION_KEYS, AllCondition, AnyCondition, Condition, EventCondition,  # noqa: F401
+                         MilestoneCondition, Within, kind_of, walk)
+from .conditions import ALL_KINDS as _ALL_KINDS
+from .conditions.base import WITHIN_UNITS  # noqa: F401
+from .spec_base import (IDENTIFIER_PATTERN, RELATION_PATTERN, ColumnName, Grain, Identifier,  # noqa: F401
+                        Relation, Text, _Model)
 
-IDENTIFIER_PATTERN = r"^[a-z][a-z0-9_]*$"
-Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN, max_length=63)]
-# a seed, a sql model, or schema.table / catalog.schema.table in the warehouse
-RELATION_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*){0,2}$"
-Relation = Annotated[str, StringConstraints(pattern=RELATION_PATTERN, max_length=200)]
-ColumnName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Text = Annotated[str, StringConstraints(max_length=2000)]
-
-Grain = Literal["day", "week", "month"]
 Order = Literal["sequential", "independent"]
-WITHIN_UNITS = ("days", "hours", "minutes", "seconds")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Within(_Model):
-    """``within: {days: D, of: signup | previous | MILESTONE}``: a deadline after an anchor."""
-
-    days: StrictInt | None = Field(default=None, ge=0)
-    hours: StrictInt | None = Field(default=None, ge=0)
-    minutes: StrictInt | None = Field(default=None, ge=0)
-    seconds: StrictInt | None = Field(default=None, ge=0)
-    of: Identifier
-
-    @model_validator(mode="after")
-    def _one_unit(self) -> Within:
-        given = [u for u in WITHIN_UNITS if getattr(self, u) is not None]
-        if len(given) != 1:
-            raise ValueError("give exactly one of `days`, `hours`, `minutes`, `seconds`")
-        return self
-
-    @property
-    def unit(self) -> str:
-        return next(u for u in WITHIN_UNITS if getattr(self, u) is not None)
-
-    @property
-    def amount(self) -> int:
-        return getattr(self, self.unit)
-
-
-class _Modifiers(_Model):
-    """``per``, ``streak`` and ``within``: allowed at the top of ``reached_when`` only."""
-
-    per: Grain | None = None
-    streak: StrictInt | None = Field(default=None, ge=1, le=1000)
-    within: Within | None = None
-
-    @property
-    def has_modifiers(self) -> bool:
-        return self.per is not None or self.streak is not None or self.within is not None
-
-
-class EventCondition(_Modifiers):
-    """``{event: NAME | [NAME...], at_least: N, where: FILTER, distinct: COLUMN}``."""
-
-    event: Annotated[str, StringConstraints(min_length=1, max_length=200)] | list[
-        Annotated[str, StringConstraints(min_length=1, max_length=200)]
-    ]
-    at_least: StrictInt = Field(default=1, ge=1, le=10_000)
-    where: str | dict[str, Any] | None = None
-    distinct: ColumnName | None = None
-
-    @field_validator("event")
-    @classmethod
-    def _names(cls, value):
-        if isinstance(value, list) and not value:
-            raise ValueError("list at least one event name")
-        return value
-
-    @field_validator("where")
-    @classmethod
-    def _filter(cls, value):
-        if value is not None:
-            filters.validate_filter(value)
-        return value
-
-    @property
-    def event_names(self) -> tuple[str, ...]:
-        names = [self.event] if isinstance(self.event, str) else self.event
-        return tuple(dict.fromkeys(names))
-
-
-class AllCondition(_Modifiers):
-    """``all: [conditions]``: holds where every child holds."""
-
-    all: list[Condition] = Field(min_length=1)
-
-    @field_validator("all")
-    @classmethod
-    def _children(cls, value):
-        return _no_nested_modifiers(value)
-
-
-class AnyCondition(_Modifiers):
-    """``any: [conditions]``: holds where some child holds."""
-
-    any: list[Condition] = Field(min_length=1)
-
-    @field_validator("any")
-    @classmethod
-    def _children(cls, value):
-        return _no_nested_modifiers(value)
-
-
-class MilestoneCondition(_Modifiers):
-    """``{milestone: NAME}``: holds from that milestone's ``reached_at`` on."""
-
-    milestone: Identifier
-
-
-def _no_nested_modifiers(children):
-    for child in children:
-        if child.has_modifiers:
-            raise ValueError(
-                "`per`, `streak` and `within` are allowed only at the top of `reached_when` or on the milestone"
-            )
-    return children
-
-
-CONDITION_KEYS = ("event", "all", "any", "milestone")
-
-
-def _condition_kind(value: Any) -> str | None:
-    if isinstance(value, BaseModel):
-        return next(k for k in CONDITION_KEYS if k in type(value).model_fields)
-    if isinstance(value, dict):
-        present = [k for k in CONDITION_KEYS if k in value]
-        return present[0] if len(present) == 1 else None
-    return None
-
-
-Condition = Annotated[
-    Union[
-        Annotated[EventCondition, Tag("event")],
-        Annotated[AllCondition, Tag("all")],
-        Annotated[AnyCondition, Tag("any")],
-        Annotated[MilestoneCondition, Tag("milestone")],
-    ],
-    Discriminator(
-        _condition_kind,
-        custom_error_type="condition_kind",
-        custom_error_message="a condition needs exactly one of the keys `event`, `all`, `any`, `milestone`",
-    ),
-]
-AllCondition.model_rebuild()
-AnyCondition.model_rebuild()
 
 
 class Milestone(_Model):
@@ -261,6 +112,40 @@ class Journey(_Model):
         """Every milestone with its phase, in journey order (phase by phase, top to bottom)."""
         return [(phase, m) for phase in self.phases for m in phase.milestones]
 
+    def dependencies(self) -> dict[str, set[str]]:
+        """For each milestone, the milestones whose ``reached_at`` it needs first: its references,
+        its ``within`` anchor, and under ``sequential`` the previous milestone.
+
+        Names that are not milestones of the journey are left out (validation reports them).
+        """
+        names = [m.milestone for _, m in self.milestones]
+        known = set(names)
+        deps: dict[str, set[str]] = {}
+        for i, (_, milestone) in enumerate(self.milestones):
+            needed = {ref for node, _, _ in walk(milestone.reached_when) for ref in node.milestone_refs}
+            within = milestone.effective_within
+            if within is not None and within.of == "previous" and i > 0:
+                needed.add(names[i - 1])
+            elif within is not None and within.of not in ("signup", "previous", milestone.milestone):
+                needed.add(within.of)
+            if self.order == "sequential" and i > 0:
+                needed.add(names[i - 1])
+            deps.setdefault(milestone.milestone, set()).update(needed & known)
+        return deps
+
+    def evaluation_order(self) -> list[str]:
+        """Milestones in an order where every reference and anchor comes first (journey order if
+        possible). Call only on a validated journey: a cycle raises ``graphlib.CycleError``."""
+        position = {m.milestone: i for i, (_, m) in enumerate(self.milestones)}
+        sorter = graphlib.TopologicalSorter(self.dependencies())
+        sorter.prepare()
+        out: list[str] = []
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.get)
+            out.extend(ready)
+            sorter.done(*ready)
+        return out
+
 
 def keys_at(model: type[BaseModel], path: tuple, data: Any) -> list[str]:
     """The keys allowed in the mapping at ``path`` of ``data`` validated as ``model``.
@@ -298,10 +183,9 @@ def _concrete(annotation: Any, node: Any) -> Any:
     if get_origin(annotation) in (Union, UnionType):
         members = [_concrete(a, node) for a in get_args(annotation)]
         models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
-        kind = _condition_kind(node)
-        for m in models:
-            if kind is not None and kind in m.model_fields:
-                return m
+        kind = kind_of(node, tuple(m for m in models if m in _ALL_KINDS))
+        if kind is not None:
+            return kind
         if isinstance(node, list):
             return next((m for m in members if get_origin(m) is list), members[0])
         if isinstance(node, dict) and models:

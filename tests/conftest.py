@@ -10,7 +10,7 @@ import duckdb
 import pytest
 import yaml
 
-from clg_metrics.compiler import EventSource, JourneyCompiler, customer_progress, funnel, milestone_status
+from clg_metrics.compiler import OUTPUT_TABLES, EventSource, JourneyCompiler
 from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
@@ -45,8 +45,7 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
     built = [(spec, "progress")]
-    tables = {"milestone_status": milestone_status(built, as_of), "customer_progress": customer_progress(built, as_of),
-              "funnel": funnel(built)}
+    tables = output_queries(built, as_of)
     out = {}
     for name, query in tables.items():
         cursor = con.execute(query.sql("duckdb"))
@@ -55,6 +54,11 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     if own:
         con.close()
     return out
+
+
+def output_queries(built: list, as_of: datetime) -> dict:
+    """Every output table of the registry over the given progress tables, by name."""
+    return {table.name: table.build(built, as_of) for table in OUTPUT_TABLES}
 
 
 def _insert(con, table: str, columns: list[str], rows: list[dict]) -> None:
@@ -106,8 +110,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     built = [(spec, "progress")]
-    tables = {"milestone_status": milestone_status(built, as_of), "customer_progress": customer_progress(built, as_of),
-              "funnel": funnel(built)}
+    tables = output_queries(built, as_of)
     spark = engine.dialect == "spark"
     qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
     if spark:

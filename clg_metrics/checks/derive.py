@@ -17,7 +17,7 @@ from sqlglot import exp
 from ..compiler.sqlfns import col, timestamp
 from ..filters import literal
 from ..loader import Project
-from ..spec import AllCondition, AnyCondition, EventCondition
+from ..conditions import walk
 from .catalog import CheckDecl
 
 BATCH = "__clg_gx_batch__"  # stands for GX's {batch} until the check runs
@@ -58,12 +58,7 @@ def _declared(relation: str, decl: CheckDecl, stage: str = "source") -> CheckSpe
 
 
 def _event_names(condition) -> list[str]:
-    if isinstance(condition, EventCondition):
-        return list(condition.event_names)
-    if isinstance(condition, (AllCondition, AnyCondition)):
-        children = condition.all if isinstance(condition, AllCondition) else condition.any
-        return [n for c in children for n in _event_names(c)]
-    return []
+    return [name for node, _, _ in walk(condition) for name in node.event_names]
 
 
 def source_checks(project: Project, as_of: datetime, journeys: list[str] | None = None,

@@ -14,8 +14,7 @@ from typing import Any
 from sqlglot import exp
 
 from ..errors import CompileError, did_you_mean
-from ..filters import build_mapping_filter, literal, parse_sql_filter
-from ..spec import EventColumns, EventCondition
+from ..spec import EventColumns
 from .sqlfns import col, timestamp
 
 CANONICAL = ("customer_id", "event_name", "occurred_at")
@@ -52,23 +51,6 @@ class EventSource:
         hint = did_you_mean(key, self.columns) or "columns: " + ", ".join(self.columns)
         raise CompileError(f"`{key}` is not a column of `{self.relation}` and it has no JSON `properties` "
                            f"column ({hint})")
-
-    def leaf_predicate(self, leaf: EventCondition, dialect: str) -> exp.Expr:
-        """Which staged events a leaf counts: its event name(s) and its ``where``."""
-        names = leaf.event_names
-        if len(names) == 1:
-            predicate: exp.Expr = exp.EQ(this=col("event_name"), expression=literal(names[0]))
-        else:
-            predicate = exp.In(this=col("event_name"), expressions=[literal(n) for n in names])
-        if leaf.where is None:
-            return predicate
-        if isinstance(leaf.where, dict):
-            where = build_mapping_filter(leaf.where, self.resolve)
-        else:
-            where = parse_sql_filter(leaf.where, dialect)
-            for column in where.find_all(exp.Column):
-                column.replace(self.resolve(column.name))
-        return exp.and_(predicate, exp.Paren(this=where))
 
     def staging_query(self, as_of: datetime) -> exp.Select:
         """SELECT the canonical and used columns of the source, events at or before ``as_of`` only."""

@@ -26,8 +26,8 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..loader import evaluation_order
-from ..spec import AllCondition, AnyCondition, EventCondition, Journey, MilestoneCondition
+from ..conditions import EventCondition, walk
+from ..spec import Journey
 from .events import EventSource, relation_table
 from .sqlfns import all_of, any_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
 
@@ -51,7 +51,39 @@ class _Leaf:
     condition: EventCondition
 
 
+# The compiler's own relations carry a prefix that user relations may not (the loader reserves it),
+# so that a seed or model named `ev` or `agg` is never shadowed by a CTE of the same name.
+CTE_PREFIX = "__clg_"
 INLINED_CTES = ("ev", "ev_all", "cust", "cust_all")
+
+
+def cte_name(name: str) -> str:
+    """The name a compiler CTE is defined under."""
+    return f"{CTE_PREFIX}{name}"
+
+
+def cte_table(name: str, alias: str | None = None) -> exp.Expr:
+    """A reference to one of the compiler's CTEs, aliased by its short name (or ``alias``)."""
+    return exp.alias_(exp.to_table(cte_name(name)), alias or name)
+
+
+def cte_ids(name: str) -> exp.Select:
+    """``SELECT customer_id FROM <cte>``, for ``IN (...)`` tests."""
+    return exp.select(col("customer_id")).from_(cte_table(name), copy=False)
+
+
+@dataclass
+class _Moments:
+    """The compiler's side of ``conditions.MomentContext``: leaf and milestone columns of one table."""
+
+    index: dict[str, int]
+    table: str | None
+
+    def leaf(self, alias: str) -> exp.Expr:
+        return col(alias, self.table)
+
+    def reached_at(self, milestone: str) -> exp.Expr:
+        return col(reached_column(self.index[milestone]), self.table)
 
 
 def reached_column(index: int) -> str:
@@ -62,36 +94,28 @@ def reached_column(index: int) -> str:
 class JourneyCompiler:
     """Builds the progress query of one journey; pure (no connection), dialect-free."""
 
-    def __init__(self, journey: Journey, events: EventSource, as_of: datetime, dialect: str = "duckdb",
+    def __init__(self, journey: Journey, events: EventSource, as_of: datetime, sql_dialect: str = "duckdb",
                  incremental: Incremental | None = None):
         self.incremental = incremental
         self.journey = journey
         self.events = events
         self.as_of = as_of
-        self.dialect = dialect
+        self.sql_dialect = sql_dialect  # what `where` strings are written in (the project's), not the target
         self.ctes: list[tuple[str, exp.Expr]] = []
         self.milestones = [m for _, m in journey.milestones]
         self.index = {m.milestone: i + 1 for i, m in enumerate(self.milestones)}
 
     # -- conditions -------------------------------------------------------------------------
     def _leaves(self, condition, prefix: str) -> list[_Leaf]:
-        """Every event leaf of a condition tree, each with a unique column alias."""
-        if isinstance(condition, EventCondition):
-            return [_Leaf(prefix, condition)]
-        if isinstance(condition, (AllCondition, AnyCondition)):
-            children = condition.all if isinstance(condition, AllCondition) else condition.any
-            return [leaf for i, c in enumerate(children) for leaf in self._leaves(c, f"{prefix}_{i}")]
-        return []
+        """Every event leaf of a condition tree, each with a unique column alias (its path)."""
+        return [_Leaf(alias, node) for node, alias, _ in walk(condition, prefix) if node.READS_EVENTS]
 
     def _moment(self, condition, prefix: str, table: str | None) -> exp.Expr:
         """The moment from which a (period-local or cumulative) condition holds, as an expression."""
-        if isinstance(condition, EventCondition):
-            return col(prefix, table)
-        if isinstance(condition, MilestoneCondition):
-            return col(reached_column(self.index[condition.milestone]), table)
-        children = condition.all if isinstance(condition, AllCondition) else condition.any
-        parts = [self._moment(c, f"{prefix}_{i}", table) for i, c in enumerate(children)]
-        return all_of(parts) if isinstance(condition, AllCondition) else any_of(parts)
+        return condition.moment(_Moments(self.index, table), prefix)
+
+    def _predicate(self, leaf: _Leaf) -> exp.Expr:
+        return leaf.condition.predicate(self.events, self.sql_dialect)
 
     def _leaf_aggregates(self, leaves: list[_Leaf], source: str, keys: list[exp.Expr],
                          key_names: list[str]) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
@@ -99,25 +123,25 @@ class JourneyCompiler:
         plain = [leaf for leaf in leaves if leaf.condition.distinct is None]
         select = exp.select(*[exp.alias_(k, n, quoted=True) for k, n in zip(keys, key_names)])
         for leaf in plain:
-            predicate = self.events.leaf_predicate(leaf.condition, self.dialect)
+            predicate = self._predicate(leaf)
             select = select.select(exp.alias_(nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate),
                                               leaf.alias, quoted=True), copy=False)
-        select = select.from_(source, copy=False).group_by(*[k.copy() for k in keys], copy=False)
+        select = select.from_(cte_table(source), copy=False).group_by(*[k.copy() for k in keys], copy=False)
         distinct_queries = []
         for leaf in leaves:
             if leaf.condition.distinct is None:
                 continue
             value = self.events.resolve(leaf.condition.distinct)
-            predicate = exp.and_(self.events.leaf_predicate(leaf.condition, self.dialect), is_not_null(value))
+            predicate = exp.and_(self._predicate(leaf), is_not_null(value))
             firsts = (exp.select(*[exp.alias_(k.copy(), n, quoted=True) for k, n in zip(keys, key_names)],
                                  exp.alias_(exp.Min(this=col("occurred_at")), "first_at", quoted=True))
-                      .from_(source, copy=False).where(predicate, copy=False).group_by(*[k.copy() for k in keys], value.copy(), copy=False))
+                      .from_(cte_table(source), copy=False).where(predicate, copy=False).group_by(*[k.copy() for k in keys], value.copy(), copy=False))
             name = f"dv_{leaf.alias}"
             self.ctes.append((name, firsts))
             nth = (exp.select(*[col(n) for n in key_names],
                               exp.alias_(nth_smallest(col("first_at"), leaf.condition.at_least, None),
                                          leaf.alias, quoted=True))
-                   .from_(name, copy=False).group_by(*[col(n) for n in key_names], copy=False))
+                   .from_(cte_table(name), copy=False).group_by(*[col(n) for n in key_names], copy=False))
             distinct_queries.append((f"dn_{leaf.alias}", nth))
         return select, distinct_queries
 
@@ -131,7 +155,7 @@ class JourneyCompiler:
                     if m.effective_per is not None}
         # Leaf predicates register the source columns they use; build them before the staging query.
         for leaf in cumulative + [leaf for leaves in periodic.values() for leaf in leaves]:
-            self.events.leaf_predicate(leaf.condition, self.dialect)
+            self._predicate(leaf)
             if leaf.condition.distinct:
                 self.events.resolve(leaf.condition.distinct)
         self.ctes.append(("ev", self.events.staging_query(self.as_of)))
@@ -148,37 +172,37 @@ class JourneyCompiler:
                           exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
         base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None], copy=False)
         base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct], copy=False)
-        base = base.from_(exp.alias_(exp.to_table("agg"), "agg"), copy=False)
+        base = base.from_(cte_table("agg"), copy=False)
         if self.journey.customers is not None:
-            base = base.join("cust", on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
+            base = base.join(cte_table("cust"), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
                              join_type="FULL OUTER", copy=False)
         for leaf in cumulative:
             if leaf.condition.distinct:
                 name = f"dn_{leaf.alias}"
-                base = base.join(name, on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
+                base = base.join(cte_table(name), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
                                  join_type="LEFT", copy=False)
         self.ctes.append(("s0", base))
 
         for i, leaves in periodic.items():
             self._periods(i, leaves)
         stage = "s0"
-        for name in evaluation_order(self.journey):
+        for name in self.journey.evaluation_order():
             stage = self._milestone_stage(self.index[name], stage)
 
         final = exp.select(col("customer_id"), col("signed_up_at"))
         final = final.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
-        final = final.from_(stage, copy=False)
+        final = final.from_(cte_table(stage), copy=False)
         if self.incremental is not None:
             kept = exp.select(col("customer_id"), col("signed_up_at"))
             kept = kept.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
             kept = kept.from_(exp.to_table(self.incremental.previous), copy=False).where(
-                exp.Not(this=col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected", copy=False))), copy=False)
+                exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
             final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:
             # The staged events are read by several aggregates: DuckDB would materialize a CTE used
             # more than once (a copy of every event); inlined, each aggregate scans the source.
             inline = name in INLINED_CTES or name.startswith("pe_")
-            final = final.with_(name, as_=query, materialized=False if inline else None, copy=False)
+            final = final.with_(cte_name(name), as_=query, materialized=False if inline else None, copy=False)
         return final
 
     def _restrict_to_affected(self) -> None:
@@ -188,14 +212,14 @@ class JourneyCompiler:
         signup differs from the previous build's, including customers that left the source.
         """
         since = timestamp(self.incremental.since)
-        recent = exp.select(col("customer_id")).from_("ev_all", copy=False).where(
+        recent = exp.select(col("customer_id")).from_(cte_table("ev_all"), copy=False).where(
             exp.GT(this=col("occurred_at"), expression=since), copy=False)
         affected: exp.Query = recent
         if self.journey.customers is not None:
             previous = exp.alias_(exp.to_table(self.incremental.previous), "p")
             changed = (exp.select(exp.alias_(exp.Coalesce(this=col("customer_id", "p"),
                                                           expressions=[col("customer_id", "c")]), "customer_id"))
-                       .from_(previous, copy=False).join(exp.alias_(exp.to_table("cust_all"), "c"),
+                       .from_(previous, copy=False).join(cte_table("cust_all", "c"),
                                              on=exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "c")),
                                              join_type="FULL OUTER", copy=False)
                        .where(exp.NullSafeNEQ(this=col("signed_up_at", "p"), expression=col("signed_up_at", "c")), copy=False))
@@ -209,8 +233,8 @@ class JourneyCompiler:
         self.ctes.append(("affected", affected))
         for name in ("ev", "cust"):
             if any(n == f"{name}_all" for n, _ in self.ctes):
-                only = exp.select("*").from_(f"{name}_all", copy=False).where(
-                    col("customer_id").isin(query=exp.select(col("customer_id")).from_("affected", copy=False)), copy=False)
+                only = exp.select("*").from_(cte_table(f"{name}_all"), copy=False).where(
+                    col("customer_id").isin(query=cte_ids("affected")), copy=False)
                 self.ctes.append((name, only))
 
     def _customer_id(self) -> exp.Expr:
@@ -237,19 +261,19 @@ class JourneyCompiler:
         milestone = self.milestones[i - 1]
         grain, streak = milestone.effective_per, milestone.effective_streak or 1
         key = period_key(col("occurred_at"), grain)
-        predicates = [self.events.leaf_predicate(leaf.condition, self.dialect) for leaf in leaves]
-        relevant = exp.select("*").from_("ev", copy=False).where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0], copy=False)
+        predicates = [self._predicate(leaf) for leaf in leaves]
+        relevant = exp.select("*").from_(cte_table("ev"), copy=False).where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0], copy=False)
         self.ctes.append((f"pe_{i}", relevant))
         agg, distinct = self._leaf_aggregates(leaves, f"pe_{i}", [col("customer_id"), key], ["customer_id", "p"])
         self.ctes.append((f"pa_{i}", agg))
         self.ctes.extend(distinct)
         joined = exp.select(col("customer_id", "a"), col("p", "a"),
                             exp.alias_(self._moment(milestone.reached_when, f"l{i}", None), "m", quoted=True))
-        joined = joined.from_(exp.alias_(exp.to_table(f"pa_{i}"), "a"), copy=False)
+        joined = joined.from_(cte_table(f"pa_{i}", "a"), copy=False)
         for name, _ in distinct:
             on = exp.and_(exp.EQ(this=col("customer_id", "a"), expression=col("customer_id", name)),
                           exp.EQ(this=col("p", "a"), expression=col("p", name)))
-            joined = joined.join(name, on=on, join_type="LEFT", copy=False)
+            joined = joined.join(cte_table(name), on=on, join_type="LEFT", copy=False)
         holding = exp.select(col("customer_id"), col("p"), col("m")).from_(joined.subquery("x"), copy=False).where(
             is_not_null(col("m")), copy=False)
         if streak > 1:
@@ -272,7 +296,7 @@ class JourneyCompiler:
         milestone = self.milestones[i - 1]
         previous = self._previous(i)
         stage = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
-            exp.alias_(exp.to_table(previous_stage), "s"), copy=False)
+            cte_table(previous_stage, "s"), copy=False)
         if milestone.effective_per is None:
             raw = self._moment(milestone.reached_when, f"l{i}", "s")
             if previous is not None:
@@ -281,19 +305,19 @@ class JourneyCompiler:
             q = f"q_{i}"
             if previous is None:
                 reached = (exp.select(col("customer_id"), exp.alias_(exp.Min(this=col("m")), "raw", quoted=True))
-                           .from_(q, copy=False).group_by(col("customer_id"), copy=False))
+                           .from_(cte_table(q), copy=False).group_by(col("customer_id"), copy=False))
             else:
                 on = exp.and_(exp.EQ(this=col("customer_id", "q"), expression=col("customer_id", "s")),
                               exp.GTE(this=col("p", "q"), expression=period_key(previous.copy(), milestone.effective_per)))
                 reached = (exp.select(col("customer_id", "s"),
                                       exp.alias_(exp.Min(this=exp.Greatest(this=col("m", "q"), expressions=[previous.copy()], ignore_nulls=True)),
                                                  "raw", quoted=True))
-                           .from_(exp.alias_(exp.to_table(previous_stage), "s"), copy=False)
-                           .join(exp.alias_(exp.to_table(q), "q"), on=on, copy=False)
+                           .from_(cte_table(previous_stage, "s"), copy=False)
+                           .join(cte_table(q, "q"), on=on, copy=False)
                            .group_by(col("customer_id", "s"), copy=False))
             name = f"j_{i}"
             self.ctes.append((name, reached))
-            stage = stage.join(name, on=exp.EQ(this=col("customer_id", "s"), expression=col("customer_id", name)),
+            stage = stage.join(cte_table(name), on=exp.EQ(this=col("customer_id", "s"), expression=col("customer_id", name)),
                                join_type="LEFT", copy=False)
             raw = col("raw", name)
         within = milestone.effective_within

@@ -1,4 +1,4 @@
-WITH ev AS NOT MATERIALIZED (
+WITH __clg_ev AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     "event_name" AS "event_name",
@@ -11,7 +11,7 @@ WITH ev AS NOT MATERIALIZED (
     AND NOT "event_name" IS NULL
     AND NOT "occurred_at" IS NULL
     AND CAST("occurred_at" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-), cust AS NOT MATERIALIZED (
+), __clg_cust AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     MIN(CAST("signed_up_at" AS TIMESTAMP)) AS "signed_up_at"
@@ -20,11 +20,11 @@ WITH ev AS NOT MATERIALIZED (
     NOT "customer_id" IS NULL
   GROUP BY
     "customer_id"
-), dv_l1 AS (
+), __clg_dv_l1 AS (
   SELECT
     "customer_id" AS "customer_id",
     MIN("occurred_at") AS "first_at"
-  FROM ev
+  FROM __clg_ev AS ev
   WHERE
     (
       "event_name" IN ('search', 'browse') AND (
@@ -35,43 +35,43 @@ WITH ev AS NOT MATERIALIZED (
   GROUP BY
     "customer_id",
     "value"
-), agg AS (
+), __clg_agg AS (
   SELECT
     "customer_id" AS "customer_id",
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'export' AND (
         "format" IN ('csv', 'xlsx')
       )) AS "l3_1"
-  FROM ev
+  FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
-), dn_l1 AS (
+), __clg_dn_l1 AS (
   SELECT
     "customer_id",
     (
       MIN("first_at", 3)
     )[3] AS "l1"
-  FROM dv_l1
+  FROM __clg_dv_l1 AS dv_l1
   GROUP BY
     "customer_id"
-), s0 AS (
+), __clg_s0 AS (
   SELECT
     COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
     cust."signed_up_at" AS "signed_up_at",
     agg."l3_1",
     dn_l1."l1"
-  FROM agg AS agg
-  FULL OUTER JOIN cust
+  FROM __clg_agg AS agg
+  FULL OUTER JOIN __clg_cust AS cust
     ON agg."customer_id" = cust."customer_id"
-  LEFT JOIN dn_l1
+  LEFT JOIN __clg_dn_l1 AS dn_l1
     ON agg."customer_id" = dn_l1."customer_id"
-), pe_2 AS NOT MATERIALIZED (
+), __clg_pe_2 AS NOT MATERIALIZED (
   SELECT
     *
-  FROM ev
+  FROM __clg_ev AS ev
   WHERE
     "event_name" = 'login' OR "event_name" = 'export'
-), pa_2 AS (
+), __clg_pa_2 AS (
   SELECT
     "customer_id" AS "customer_id",
     (
@@ -93,7 +93,7 @@ WITH ev AS NOT MATERIALIZED (
     )[2] AS "l2_0",
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'export') AS "l2_1"
-  FROM pe_2
+  FROM __clg_pe_2 AS pe_2
   GROUP BY
     "customer_id",
     (
@@ -109,7 +109,7 @@ WITH ev AS NOT MATERIALIZED (
         ) % 86400000000
       )
     ) // 86400000000
-), q_2 AS (
+), __clg_q_2 AS (
   SELECT
     "customer_id",
     "p",
@@ -125,36 +125,36 @@ WITH ev AS NOT MATERIALIZED (
         a."customer_id",
         a."p",
         LEAST("l2_0", "l2_1") AS "m"
-      FROM pa_2 AS a
+      FROM __clg_pa_2 AS a
     ) AS x
     WHERE
       NOT "m" IS NULL
   ) AS y
   WHERE
     "p_back" = "p" - 1
-), s_1 AS (
+), __clg_s_1 AS (
   SELECT
     s.*,
     s."l1" AS "r_1"
-  FROM s0 AS s
-), j_2 AS (
+  FROM __clg_s0 AS s
+), __clg_j_2 AS (
   SELECT
     "customer_id",
     MIN("m") AS "raw"
-  FROM q_2
+  FROM __clg_q_2 AS q_2
   GROUP BY
     "customer_id"
-), s_2 AS (
+), __clg_s_2 AS (
   SELECT
     s.*,
     CASE
       WHEN NOT s."r_1" IS NULL AND j_2."raw" <= s."r_1" + INTERVAL '72' HOUR
       THEN j_2."raw"
     END AS "r_2"
-  FROM s_1 AS s
-  LEFT JOIN j_2
+  FROM __clg_s_1 AS s
+  LEFT JOIN __clg_j_2 AS j_2
     ON s."customer_id" = j_2."customer_id"
-), s_3 AS (
+), __clg_s_3 AS (
   SELECT
     s.*,
     CASE
@@ -168,7 +168,7 @@ WITH ev AS NOT MATERIALIZED (
         THEN GREATEST(s."r_1", s."l3_1")
       END
     END AS "r_3"
-  FROM s_2 AS s
+  FROM __clg_s_2 AS s
 )
 SELECT
   "customer_id",
@@ -176,4 +176,4 @@ SELECT
   "r_1",
   "r_2",
   "r_3"
-FROM s_3
+FROM __clg_s_3 AS s_3

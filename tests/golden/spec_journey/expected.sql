@@ -1,4 +1,4 @@
-WITH ev AS NOT MATERIALIZED (
+WITH __clg_ev AS NOT MATERIALIZED (
   SELECT
     "user_id" AS "customer_id",
     "event" AS "event_name",
@@ -10,7 +10,7 @@ WITH ev AS NOT MATERIALIZED (
     AND NOT "event" IS NULL
     AND NOT "ts" IS NULL
     AND CAST("ts" AS TIMESTAMP) <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)
-), cust AS NOT MATERIALIZED (
+), __clg_cust AS NOT MATERIALIZED (
   SELECT
     "user_id" AS "customer_id",
     MIN(CAST("created_at" AS TIMESTAMP)) AS "signed_up_at"
@@ -19,7 +19,7 @@ WITH ev AS NOT MATERIALIZED (
     NOT "user_id" IS NULL
   GROUP BY
     "user_id"
-), agg AS (
+), __clg_agg AS (
   SELECT
     "customer_id" AS "customer_id",
     MIN("occurred_at") FILTER(WHERE
@@ -54,10 +54,10 @@ WITH ev AS NOT MATERIALIZED (
       "event_name" = 'review') AS "l7_1_1",
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'referral') AS "l7_1_2"
-  FROM ev
+  FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
-), s0 AS (
+), __clg_s0 AS (
   SELECT
     COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
     cust."signed_up_at" AS "signed_up_at",
@@ -71,18 +71,18 @@ WITH ev AS NOT MATERIALIZED (
     agg."l7_1_0",
     agg."l7_1_1",
     agg."l7_1_2"
-  FROM agg AS agg
-  FULL OUTER JOIN cust
+  FROM __clg_agg AS agg
+  FULL OUTER JOIN __clg_cust AS cust
     ON agg."customer_id" = cust."customer_id"
-), pe_5 AS NOT MATERIALIZED (
+), __clg_pe_5 AS NOT MATERIALIZED (
   SELECT
     *
-  FROM ev
+  FROM __clg_ev AS ev
   WHERE
     "event_name" = 'search'
     OR "event_name" = 'list_created'
     OR "event_name" = 'export'
-), pa_5 AS (
+), __clg_pa_5 AS (
   SELECT
     "customer_id" AS "customer_id",
     YEAR("occurred_at") * 12 + MONTH("occurred_at") AS "p",
@@ -98,11 +98,11 @@ WITH ev AS NOT MATERIALIZED (
       MIN("occurred_at", 2) FILTER(WHERE
         "event_name" = 'export')
     )[2] AS "l5_2"
-  FROM pe_5
+  FROM __clg_pe_5 AS pe_5
   GROUP BY
     "customer_id",
     YEAR("occurred_at") * 12 + MONTH("occurred_at")
-), q_5 AS (
+), __clg_q_5 AS (
   SELECT
     "customer_id",
     "p",
@@ -115,17 +115,17 @@ WITH ev AS NOT MATERIALIZED (
         WHEN NOT "l5_0" IS NULL AND NOT "l5_1" IS NULL AND NOT "l5_2" IS NULL
         THEN GREATEST("l5_0", "l5_1", "l5_2")
       END AS "m"
-    FROM pa_5 AS a
+    FROM __clg_pa_5 AS a
   ) AS x
   WHERE
     NOT "m" IS NULL
-), pe_6 AS NOT MATERIALIZED (
+), __clg_pe_6 AS NOT MATERIALIZED (
   SELECT
     *
-  FROM ev
+  FROM __clg_ev AS ev
   WHERE
     "event_name" = 'login'
-), pa_6 AS (
+), __clg_pa_6 AS (
   SELECT
     "customer_id" AS "customer_id",
     (
@@ -145,7 +145,7 @@ WITH ev AS NOT MATERIALIZED (
       MIN("occurred_at", 3) FILTER(WHERE
         "event_name" = 'login')
     )[3] AS "l6"
-  FROM pe_6
+  FROM __clg_pe_6 AS pe_6
   GROUP BY
     "customer_id",
     (
@@ -161,7 +161,7 @@ WITH ev AS NOT MATERIALIZED (
         ) % 604800000000
       )
     ) // 604800000000
-), q_6 AS (
+), __clg_q_6 AS (
   SELECT
     "customer_id",
     "p",
@@ -177,27 +177,27 @@ WITH ev AS NOT MATERIALIZED (
         a."customer_id",
         a."p",
         "l6" AS "m"
-      FROM pa_6 AS a
+      FROM __clg_pa_6 AS a
     ) AS x
     WHERE
       NOT "m" IS NULL
   ) AS y
   WHERE
     "p_back" = "p" - 3
-), s_1 AS (
+), __clg_s_1 AS (
   SELECT
     s.*,
     s."l1" AS "r_1"
-  FROM s0 AS s
-), s_2 AS (
+  FROM __clg_s0 AS s
+), __clg_s_2 AS (
   SELECT
     s.*,
     CASE
       WHEN NOT s."l2" IS NULL AND NOT s."r_1" IS NULL
       THEN GREATEST(s."l2", s."r_1")
     END AS "r_2"
-  FROM s_1 AS s
-), s_3 AS (
+  FROM __clg_s_1 AS s
+), __clg_s_3 AS (
   SELECT
     s.*,
     CASE
@@ -214,8 +214,8 @@ WITH ev AS NOT MATERIALIZED (
         s."r_2"
       )
     END AS "r_3"
-  FROM s_2 AS s
-), s_4 AS (
+  FROM __clg_s_2 AS s
+), __clg_s_4 AS (
   SELECT
     s.*,
     CASE
@@ -232,30 +232,30 @@ WITH ev AS NOT MATERIALIZED (
         s."r_3"
       )
     END AS "r_4"
-  FROM s_3 AS s
-), j_5 AS (
+  FROM __clg_s_3 AS s
+), __clg_j_5 AS (
   SELECT
     s."customer_id",
     MIN(GREATEST(q."m", s."r_4")) AS "raw"
-  FROM s_4 AS s
-  JOIN q_5 AS q
+  FROM __clg_s_4 AS s
+  JOIN __clg_q_5 AS q
     ON q."customer_id" = s."customer_id"
     AND q."p" >= YEAR(s."r_4") * 12 + MONTH(s."r_4")
   GROUP BY
     s."customer_id"
-), s_5 AS (
+), __clg_s_5 AS (
   SELECT
     s.*,
     j_5."raw" AS "r_5"
-  FROM s_4 AS s
-  LEFT JOIN j_5
+  FROM __clg_s_4 AS s
+  LEFT JOIN __clg_j_5 AS j_5
     ON s."customer_id" = j_5."customer_id"
-), j_6 AS (
+), __clg_j_6 AS (
   SELECT
     s."customer_id",
     MIN(GREATEST(q."m", s."r_5")) AS "raw"
-  FROM s_5 AS s
-  JOIN q_6 AS q
+  FROM __clg_s_5 AS s
+  JOIN __clg_q_6 AS q
     ON q."customer_id" = s."customer_id"
     AND q."p" >= (
       (
@@ -272,14 +272,14 @@ WITH ev AS NOT MATERIALIZED (
     ) // 604800000000
   GROUP BY
     s."customer_id"
-), s_6 AS (
+), __clg_s_6 AS (
   SELECT
     s.*,
     j_6."raw" AS "r_6"
-  FROM s_5 AS s
-  LEFT JOIN j_6
+  FROM __clg_s_5 AS s
+  LEFT JOIN __clg_j_6 AS j_6
     ON s."customer_id" = j_6."customer_id"
-), s_7 AS (
+), __clg_s_7 AS (
   SELECT
     s.*,
     CASE
@@ -313,7 +313,7 @@ WITH ev AS NOT MATERIALIZED (
         )
       END
     END AS "r_7"
-  FROM s_6 AS s
+  FROM __clg_s_6 AS s
 )
 SELECT
   "customer_id",
@@ -325,4 +325,4 @@ SELECT
   "r_5",
   "r_6",
   "r_7"
-FROM s_7
+FROM __clg_s_7 AS s_7

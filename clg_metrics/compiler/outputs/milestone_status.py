@@ -1,0 +1,40 @@
+"""``milestone_status`` (SPEC §3): one row per journey × customer × milestone, with its status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlglot import exp
+
+from ..journey import reached_column, status_expr
+from ..sqlfns import col, is_not_null
+from .common import T, by_index, empty, metadata, text, union_all
+from .table import BuiltJourney, OutputTable
+
+COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("phase", T.VARCHAR), ("milestone", T.VARCHAR),
+           ("milestone_index", T.INT), ("kpi", T.VARCHAR), ("reached_at", T.TIMESTAMP), ("is_reached", T.BOOLEAN),
+           ("status", T.VARCHAR))
+
+
+def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
+    """The wide progress row unpivoted with one pass: a CROSS JOIN with the milestones' VALUES."""
+    selects = []
+    for journey, table in journeys:
+        if not journey.milestones:
+            continue
+        reached = by_index(journey, lambda i: col(reached_column(i), "w"))
+        selects.append(
+            exp.select(
+                exp.alias_(text(journey.journey), "journey", quoted=True),
+                col("customer_id", "w"), col("phase", "d"), col("milestone", "d"), col("milestone_index", "d"),
+                col("kpi", "d"),
+                exp.alias_(reached, "reached_at", quoted=True),
+                exp.alias_(is_not_null(reached), "is_reached", quoted=True),
+                exp.alias_(by_index(journey, lambda i: status_expr(journey, i, as_of, "w")), "status", quoted=True),
+            ).from_(exp.alias_(exp.to_table(table), "w"), copy=False).join(metadata(journey), join_type="CROSS",
+                                                                           copy=False)
+        )
+    return union_all(selects, empty(COLUMNS))
+
+
+TABLE = OutputTable("milestone_status", COLUMNS, build, order_by=("journey", "customer_id", "milestone_index"))

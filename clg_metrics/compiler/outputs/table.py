@@ -1,0 +1,29 @@
+"""What an output table is: its name, columns and types, how it is built, and how ``show`` sorts it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Callable
+
+from sqlglot import exp
+
+from ...spec import Journey
+
+# A journey whose progress model is built, with the table that model is read from.
+BuiltJourney = tuple[Journey, str]
+
+
+@dataclass(frozen=True)
+class OutputTable:
+    """One table of the SPEC's output set (one set for all journeys)."""
+
+    name: str
+    columns: tuple[tuple[str, exp.DataType.Type], ...]
+    build: Callable[[list[BuiltJourney], datetime], exp.Query]  # over the journeys' progress tables
+    order_by: tuple[str, ...]  # the natural order for `show` and tests
+    reads: tuple[str, ...] = ()  # other output tables it is built from (they come first in the DAG)
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(name for name, _ in self.columns)

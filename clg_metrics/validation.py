@@ -1,0 +1,158 @@
+"""Journey validation as rules: each rule checks one thing a single YAML document cannot, and all
+are listed once in ``JOURNEY_RULES`` (dbt-semantic-interfaces' ``DEFAULT_RULES``).
+
+A rule takes the loaded journey and the project and yields located problems; a rule that
+crashes becomes a reported problem too, never a traceback. A new rule is one function and one
+entry in the tuple.
+"""
+
+from __future__ import annotations
+
+import graphlib
+from typing import TYPE_CHECKING, Callable, Iterator
+
+from .conditions import walk
+from .errors import ErrorCollector, Problem, did_you_mean, one_of
+
+if TYPE_CHECKING:
+    from .loader import LoadedJourney, Project
+
+Rule = Callable[["LoadedJourney", "Project"], Iterator[Problem]]
+
+
+def _milestone_loc(p_i: int, m_i: int) -> tuple:
+    return ("phases", p_i, "milestones", m_i)
+
+
+def _positions(journey) -> Iterator[tuple[int, int, object]]:
+    for p_i, phase in enumerate(journey.phases):
+        for m_i, milestone in enumerate(phase.milestones):
+            yield p_i, m_i, milestone
+
+
+def sources_exist(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``events.from`` / ``customers.from`` name a seed, a sql/ model or a warehouse schema.table."""
+    for key in ("events", "customers"):
+        source = getattr(loaded.journey, key)
+        if source is None:
+            continue
+        name = source.from_.lower()
+        if "." not in name and name not in project.seeds and name not in project.sql_models:
+            known = list(project.seeds) + list(project.sql_models)
+            hint = did_you_mean(name, known) or (
+                f"{one_of(known)}; " if known else "") + "name a warehouse table as schema.table"
+            yield loaded.source.problem((key, "from"), f"unknown {key} source `{source.from_}`: not a seed or a "
+                                        "sql/ model", hint)
+
+
+def unique_phase_names(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    phases = loaded.journey.phases
+    for p_i, phase in enumerate(phases):
+        if phase.phase in [p.phase for p in phases[:p_i]]:
+            yield loaded.source.problem(("phases", p_i, "phase"), f"duplicate phase `{phase.phase}`",
+                                        "phase names are unique within a journey")
+
+
+def unique_milestone_names(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    seen: set[str] = set()
+    for p_i, m_i, milestone in _positions(loaded.journey):
+        if milestone.milestone in seen:
+            yield loaded.source.problem(_milestone_loc(p_i, m_i) + ("milestone",),
+                                        f"duplicate milestone `{milestone.milestone}`",
+                                        "milestone names are unique within a journey")
+        seen.add(milestone.milestone)
+
+
+def _index(journey) -> dict[str, int]:
+    return {m.milestone: i for i, (_, m) in enumerate(journey.milestones)}
+
+
+def milestone_references(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``{milestone: M}`` names a milestone of the journey, earlier under ``sequential``, and not
+    inside a ``per`` condition (which counts one period's events only)."""
+    journey = loaded.journey
+    index = _index(journey)
+    for position, (p_i, m_i, milestone) in enumerate(_positions(journey)):
+        per = milestone.effective_per
+        base = _milestone_loc(p_i, m_i) + ("reached_when",)
+        for node, _, loc in walk(milestone.reached_when, loc=base):
+            for ref in node.milestone_refs:
+                if per is not None:
+                    yield loaded.source.problem(loc, f"`{{milestone: {ref}}}` inside a `per: {per}` condition",
+                                                "a per-period condition counts events only; move the reference "
+                                                "out of the `per` block into an `all` on another milestone")
+                elif ref not in index:
+                    yield loaded.source.problem(loc + ("milestone",), f"unknown milestone `{ref}`",
+                                                did_you_mean(ref, index) or one_of(index))
+                elif journey.order == "sequential" and index[ref] >= position:
+                    yield loaded.source.problem(loc + ("milestone",), f"`{milestone.milestone}` refers to `{ref}`, "
+                                                "which is not an earlier milestone", "under `order: sequential` a "
+                                                "milestone may refer only to earlier ones; or use `order: independent`")
+
+
+def within_anchors(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``within: {of: ...}`` names signup (with a customers source), previous (not on the first
+    milestone) or another milestone."""
+    journey = loaded.journey
+    index = _index(journey)
+    for position, (p_i, m_i, milestone) in enumerate(_positions(journey)):
+        within = milestone.effective_within
+        if within is None:
+            continue
+        base = _milestone_loc(p_i, m_i)
+        loc = base + ("within", "of") if milestone.within else base + ("reached_when", "within", "of")
+        anchor = within.of
+        if anchor == "signup" and journey.customers is None:
+            yield loaded.source.problem(loc, "`within: {of: signup}` needs a `customers:` source with signed_up_at",
+                                        "add `customers: {from: ...}` to the journey")
+        elif anchor == "previous" and position == 0:
+            yield loaded.source.problem(loc, "`within: {of: previous}` on the first milestone",
+                                        "the first milestone has no previous one: anchor on `signup` or another "
+                                        "milestone")
+        elif anchor in ("signup", "previous"):
+            continue
+        elif anchor not in index:
+            yield loaded.source.problem(loc, f"unknown `within` anchor `{anchor}`",
+                                        did_you_mean(anchor, [*index, "signup", "previous"])
+                                        or "use signup, previous or a milestone of this journey")
+        elif anchor == milestone.milestone:
+            yield loaded.source.problem(loc, f"`{anchor}` is anchored on itself", "anchor on another milestone")
+
+
+def no_cycles(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """Milestones may not depend on each other in a cycle (references, anchors, sequential order)."""
+    try:
+        graphlib.TopologicalSorter(loaded.journey.dependencies()).prepare()
+    except graphlib.CycleError as exc:
+        cycle = list(reversed(exc.args[1]))
+        p_i, m_i = next((p, m) for p, m, ms in _positions(loaded.journey) if ms.milestone == cycle[0])
+        yield loaded.source.problem(_milestone_loc(p_i, m_i) + ("milestone",),
+                                    "milestones refer to each other in a cycle: " + " -> ".join(cycle),
+                                    "break the cycle: a milestone cannot depend on itself")
+
+
+# Each rule with the rules that must have found nothing before it runs: references between
+# duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
+JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
+    (sources_exist, ()),
+    (unique_phase_names, ()),
+    (unique_milestone_names, ()),
+    (milestone_references, (unique_milestone_names,)),
+    (within_anchors, (unique_milestone_names,)),
+    (no_cycles, (unique_milestone_names, milestone_references)),
+)
+
+
+def check_journey(loaded: LoadedJourney, project: Project, errors: ErrorCollector) -> None:
+    """Run the rules of ``JOURNEY_RULES`` on one journey, collecting their problems."""
+    found: dict[Rule, int] = {}
+    for rule, requires in JOURNEY_RULES:
+        if any(found.get(r, 1) for r in requires):
+            continue
+        try:
+            problems = list(rule(loaded, project))
+        except Exception as exc:  # a crashing rule is a reported problem, not a traceback
+            problems = [Problem(loaded.source.path, None, None, f"validation rule `{rule.__name__}` failed: {exc}",
+                                "this is a bug in clg-metrics; please report it with the journey file")]
+        found[rule] = len(problems)
+        errors.extend(problems)
