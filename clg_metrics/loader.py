@@ -21,7 +21,7 @@ MODIFIER_KEYS = ("per", "streak", "within", "at_least", "where", "distinct")
 from .sql_models import SqlSource, parse_sql_model
 from .yaml_loader import LocatedYaml, load_yaml, read_text
 
-OUTPUT_TABLES = ("milestone_status", "customer_progress", "funnel", "dq_results")
+from .reserved import OUTPUT_TABLES, reserved_name_problem  # noqa: F401  (OUTPUT_TABLES: kept importable here)
 
 
 @dataclass
@@ -131,11 +131,15 @@ def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
         if name in project.seeds:
             errors.add(source.path, None, None, f"model `{name}` has the same name as seeds/{name}.csv",
                        "rename one of them")
-        if name in OUTPUT_TABLES:
-            errors.add(source.path, None, None, f"`{name}` is an output table of clg-metrics", "rename the model")
+        reserved = reserved_name_problem(name)
+        if reserved:
+            errors.add(source.path, 1, None, f"{reserved}: a sql/ model cannot have this name",
+                       f"rename sql/{source.path.name}, e.g. to stg_{name.strip('_')}.sql")
     for name, path in project.seeds.items():
-        if name in OUTPUT_TABLES:
-            errors.add(path, None, None, f"`{name}` is an output table of clg-metrics", "rename the seed")
+        reserved = reserved_name_problem(name)
+        if reserved:
+            errors.add(path, 1, None, f"{reserved}: a seed cannot have this name",
+                       f"rename seeds/{path.name}, e.g. to raw_{name.strip('_')}.csv")
 
 
 def _load_journey(path: Path, errors: ErrorCollector) -> LoadedJourney | None:
