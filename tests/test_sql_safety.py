@@ -13,8 +13,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlglot import exp
 
-from clg_metrics.sql_models import parse_sql_model
+from clg_metrics.sql_models import REFUSED_FUNCTIONS, parse_sql_model
 from conftest import cli, copy_demo
 
 
@@ -135,3 +138,26 @@ def test_side_effects_of_other_dialects_are_refused(dialect, text, says):
     with pytest.raises(ValueError) as info:
         parse_sql_model(Path("m.sql"), text, dialect, {})
     assert says in str(info.value.args[0])
+
+
+# --- fuzz: whatever parses, what is accepted holds no statement and no refused function ------------
+
+FRAGMENTS = ["SELECT", "*", "1 AS n", "FROM", "raw_events", "WITH", "d", "AS", "(", ")", ",", ";", "DELETE",
+             "FROM t", "UPDATE t SET a = 1", "INSERT INTO t VALUES (1)", "RETURNING *", "MERGE INTO t USING s ON 1=1",
+             "WHEN MATCHED THEN DELETE", "CREATE TABLE x AS", "DROP TABLE t", "COPY t TO 'x'", "ATTACH 'x'",
+             "PRAGMA x", "SET a = 1", "INTO x", "FOR UPDATE", "read_csv('x')", "query('x')", "'x.csv'", "UNION ALL",
+             "WHERE", "a IN", "EXISTS", "LATERAL", "unnest([1])", "range(3)", "nextval('s')", "getenv('x')"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=14).map(" ".join))
+def test_fuzz_accepted_models_are_read_only(text):
+    try:
+        source = parse_sql_model(Path("m.sql"), text, "duckdb", {})
+    except ValueError as exc:
+        assert str(exc.args[0]).startswith("m.sql:"), exc  # a located problem, never another error
+        return
+    for node in source.query.walk():
+        assert not isinstance(node, (exp.DML, exp.DDL, exp.Command, exp.Into, exp.Lock)), (text, node)
+        if isinstance(node, exp.Anonymous):
+            assert str(node.this).lower() not in REFUSED_FUNCTIONS, text
