@@ -15,13 +15,12 @@ from pydantic import ValidationError
 
 from .errors import ErrorCollector, Problem, SpecError, did_you_mean, one_of
 from .project import PROJECT_FILE, ProjectConfig, project_paths
+from .reserved import OUTPUT_TABLES, reserved_name_problem  # noqa: F401  (OUTPUT_TABLES: kept importable here)
 from .spec import CONDITION_KEYS, AllCondition, AnyCondition, Journey, MilestoneCondition, keys_at
 
 MODIFIER_KEYS = ("per", "streak", "within", "at_least", "where", "distinct")
 from .sql_models import SqlSource, parse_sql_model
 from .yaml_loader import LocatedYaml, load_yaml, read_text
-
-from .reserved import OUTPUT_TABLES, reserved_name_problem  # noqa: F401  (OUTPUT_TABLES: kept importable here)
 
 
 @dataclass
