@@ -129,18 +129,23 @@ def main():
 
 @main.command()
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--blank", is_flag=True, help="A minimal project (one journey, two milestones, a tiny seed) "
+                                            "instead of the demo.")
 @click.option("--debug", is_flag=True, help="Show tracebacks of errors.")
 @handle_errors
-def init(directory):
-    """Create a new project in DIRECTORY that builds at once (the demo project).
+def init(directory, blank):
+    """Create a new project in DIRECTORY that builds at once (the demo project, or --blank).
+
+    Also writes a .gitignore (target/, .venv/, ...) unless the folder has one.
 
     \b
-    Example:
+    Examples:
       clg-metrics init my_project
+      clg-metrics init --blank my_project
     """
     from .scaffold import init_project
 
-    written = init_project(directory)
+    written = init_project(directory, blank=blank)
     click.echo(f"Created {len(written)} files in {directory}.")
     click.echo(f"Next: cd {directory} && clg-metrics build && clg-metrics show funnel")
 

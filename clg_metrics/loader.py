@@ -16,15 +16,11 @@ from pydantic import ValidationError
 from .conditions import ALL_KINDS, CONDITION_FIELDS, kind_fields, kind_keys
 from .errors import ErrorCollector, Problem, SpecError, did_you_mean, one_of
 from .project import PROJECT_FILE, ProjectConfig, project_paths
+from .reserved import OUTPUT_TABLES, reserved_name_problem  # noqa: F401  (OUTPUT_TABLES: kept importable here)
 from .spec import Journey, keys_at
 from .sql_models import SqlSource, parse_sql_model
 from .validation import check_journey
 from .yaml_loader import LocatedYaml, load_yaml, read_text
-
-from .checks.results import DQ_TABLE  # noqa: E402
-from .compiler.outputs import OUTPUT_NAMES  # noqa: E402
-
-OUTPUT_TABLES = OUTPUT_NAMES + (DQ_TABLE,)
 
 
 @dataclass
@@ -101,6 +97,8 @@ def load_project(root: Path, cli_vars: dict[str, Any] | None = None) -> Project:
         check_journey(loaded, project, errors)
         if len(errors.problems) == before:
             project.journeys.append(loaded)
+    if len(project.journeys) == len(files):  # check names come from the journeys: only when all of them loaded
+        _check_check_config(project, errors)
     errors.raise_if_any()
     return project
 
@@ -126,7 +124,46 @@ def _load_config(root: Path, errors: ErrorCollector) -> ProjectConfig:
         return ProjectConfig()
 
 
+def _config_problem(root: Path, loc: tuple, message: str, hint: str | None) -> Problem:
+    """A problem located at ``loc`` (a key path) of clg_project.yml."""
+    path = root / PROJECT_FILE
+    try:
+        return load_yaml(path).problem(loc, message, hint, prefer_key=True)
+    except SpecError:  # pragma: no cover - the file loaded a moment ago
+        return Problem(path, None, None, message, hint)
+
+
+def _check_check_config(project: Project, errors: ErrorCollector) -> None:
+    """``checks:`` in clg_project.yml names checks that exist (and are not output invariants)."""
+    if not project.config.checks:
+        return
+    from .checks.derive import configurable_check_names
+
+    names, invariants = configurable_check_names(project)
+    for name in project.config.checks:
+        if name in names:
+            continue
+        if name in invariants:
+            message = f"`{name}` is an invariant of the outputs, which always runs with severity error"
+            hint = "remove it from `checks:`; only checks on seeds, sql/ models and sources can be configured"
+        else:
+            message = f"`checks:` names no check `{name}`"
+            hint = did_you_mean(name, names) or (
+                "the names are those of the build's check table (dq_results.check_name), e.g. "
+                + ", ".join(f"`{n}`" for n in names[:3]) if names else "this project has no checks")
+        errors.extend([_config_problem(project.root, ("checks", name), message, hint)])
+
+
 def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
+    sql_dir = project.paths["sql"]
+    relations = set(project.seeds) | ({p.stem.lower() for p in sql_dir.glob("*.sql")} if sql_dir.is_dir() else set())
+    for name in project.config.models:
+        if "." in name or name.lower() in relations:  # schema.table: a warehouse table, known only to the warehouse
+            continue
+        hint = did_you_mean(name.lower(), relations) or (
+            one_of(relations) if relations else f"add seeds/{name}.csv or sql/{name}.sql")
+        errors.extend([_config_problem(project.root, ("models", name), f"`models: {name}` names no seed or sql/ "
+                                       "model, so its settings and checks would apply to nothing", hint)])
     for name, source in project.sql_models.items():
         if any(read.split(".")[-1] == name for read in source.reads):
             errors.add(source.path, None, None, f"model `{name}` reads a table named `{name}`: publishing the model "
@@ -134,11 +171,15 @@ def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
         if name in project.seeds:
             errors.add(source.path, None, None, f"model `{name}` has the same name as seeds/{name}.csv",
                        "rename one of them")
-        if name in OUTPUT_TABLES:
-            errors.add(source.path, None, None, f"`{name}` is an output table of clg-metrics", "rename the model")
+        reserved = reserved_name_problem(name)
+        if reserved:
+            errors.add(source.path, 1, None, f"{reserved}: a sql/ model cannot have this name",
+                       f"rename sql/{source.path.name}, e.g. to stg_{name.strip('_')}.sql")
     for name, path in project.seeds.items():
-        if name in OUTPUT_TABLES:
-            errors.add(path, None, None, f"`{name}` is an output table of clg-metrics", "rename the seed")
+        reserved = reserved_name_problem(name)
+        if reserved:
+            errors.add(path, 1, None, f"{reserved}: a seed cannot have this name",
+                       f"rename seeds/{path.name}, e.g. to raw_{name.strip('_')}.csv")
 
 
 def _load_journey(path: Path, errors: ErrorCollector) -> LoadedJourney | None:

@@ -33,6 +33,13 @@ class ModelConfig(_Model):
     materialized: Literal["table", "view"] = "table"
 
 
+class CheckConfig(_Model):
+    """One check's settings under ``checks:`` in clg_project.yml, in dbt's words (``severity``, ``enabled``)."""
+
+    severity: Literal["warn", "error"] | None = None  # None: the check's own severity
+    enabled: bool = True
+
+
 class IncrementalConfig(_Model):
     """``incremental:`` in clg_project.yml (see incremental.py for the guarantees)."""
 
@@ -48,6 +55,8 @@ class ProjectConfig(_Model):
     vars: dict[str, Any] = Field(default_factory=dict)
     paths: Paths = Paths()
     models: dict[str, ModelConfig] = Field(default_factory=dict)
+    # check name (as in the build's check table and dq_results.check_name) -> severity / enabled
+    checks: dict[str, CheckConfig] = Field(default_factory=dict)
     incremental: IncrementalConfig = IncrementalConfig()
     sql_dialect: str = "duckdb"  # the dialect sql/ models and `where` strings are written in
     version: int | str | None = None

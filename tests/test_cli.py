@@ -350,6 +350,59 @@ def test_init_refuses_a_used_folder(tmp_path):
     assert "milestones" in output
 
 
+def test_init_blank_validates_and_builds(tmp_path):
+    directory = tmp_path / "My New-Project"
+    code, output = cli("init", "--blank", str(directory))
+    assert code == 0, output
+    files = sorted(str(p.relative_to(directory)) for p in directory.rglob("*") if p.is_file())
+    assert files == [".gitignore", "clg_project.yml", "milestones/onboarding.yml", "profiles.yml", "seeds/events.csv"]
+    assert "name: my_new_project" in (directory / "clg_project.yml").read_text()
+    code, output = cli("validate", project_dir=directory)
+    assert code == 0, output
+    assert "1 journeys, 2 milestones, 0 sql models, 1 seeds" in output
+    code, output = cli("build", project_dir=directory)
+    assert code == 0, output
+    assert "FAIL" not in output and "(0 warnings)" in output, output
+    assert (directory / "target" / "clg.duckdb").exists()
+    code, output = cli("show", "funnel", project_dir=directory)
+    assert code == 0, output
+    assert "first_report" in output, output
+    with duckdb.connect(str(directory / "target" / "clg.duckdb"), read_only=True) as con:
+        funnel = con.execute("SELECT milestone, customers_reached FROM funnel ORDER BY milestone_index").fetchall()
+    assert funnel == [("signed_up", 3), ("first_report", 2)]
+
+
+@pytest.mark.parametrize("blank", [True, False])
+def test_init_writes_a_gitignore(tmp_path, blank):
+    directory = tmp_path / "p"
+    code, output = cli("init", *(["--blank"] if blank else []), str(directory))
+    assert code == 0, output
+    ignored = (directory / ".gitignore").read_text().splitlines()
+    for entry in ("target/", ".venv/", "__pycache__/", ".env"):
+        assert entry in ignored
+    assert "profiles.yml" not in ignored  # it holds env_var() calls, not secrets, and belongs to the project
+
+
+def test_init_keeps_an_existing_gitignore(tmp_path):
+    directory = tmp_path / "repo"
+    directory.mkdir()
+    (directory / ".gitignore").write_text("mine\n")
+    code, output = cli("init", "--blank", str(directory))
+    assert code == 0, output
+    assert (directory / ".gitignore").read_text() == "mine\n"
+    assert (directory / "milestones" / "onboarding.yml").is_file()
+
+
+def test_init_blank_refuses_a_used_folder(tmp_path):
+    directory = tmp_path / "used"
+    directory.mkdir()
+    (directory / "clg_project.yml").write_text("name: mine\n")
+    code, output = cli("init", "--blank", str(directory))
+    assert code == 2, output
+    assert "clg_project.yml" in output
+    assert (directory / "clg_project.yml").read_text() == "name: mine\n"
+
+
 # --- the real console script --------------------------------------------------------------------
 
 def _console_script() -> str:

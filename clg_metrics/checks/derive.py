@@ -8,6 +8,7 @@ relation names are filled in when the run knows them and values still reach SQL 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -63,7 +64,31 @@ def _event_names(condition) -> list[str]:
 
 def source_checks(project: Project, as_of: datetime, journeys: list[str] | None = None,
                   source_columns=None) -> list[CheckSpec]:
-    """Checks on the journeys' events and customers sources, derived and declared (deduplicated)."""
+    """Checks on the journeys' events and customers sources, derived and declared (deduplicated),
+    with the severity or ``enabled: false`` set for them under ``checks:`` in clg_project.yml."""
+    configured = project.config.checks
+    out = []
+    for check in _source_checks(project, as_of, journeys, source_columns):
+        config = configured.get(check.name)
+        if config is not None and not config.enabled:
+            continue
+        if config is not None and config.severity is not None:
+            check = dataclasses.replace(check, severity=config.severity)
+        out.append(check)
+    return out
+
+
+def configurable_check_names(project: Project) -> tuple[list[str], list[str]]:
+    """The names ``checks:`` in clg_project.yml may set, known without a database: (source checks,
+    output invariants). ``<events>.event_id.unique`` exists only if the warehouse's events source
+    has an ``event_id`` column, so it counts as known for every events source."""
+    names = {c.name for c in _source_checks(project, datetime(1970, 1, 1), None, None)}
+    names |= {f"{j.journey.events.from_.lower().split('.')[-1]}.event_id.unique" for j in project.journeys}
+    return sorted(names), sorted({c.name for c in output_checks(project)})
+
+
+def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None = None,
+                   source_columns=None) -> list[CheckSpec]:
     checks: dict[tuple, CheckSpec] = {}
 
     def add(check: CheckSpec) -> None:
@@ -103,6 +128,11 @@ def source_checks(project: Project, as_of: datetime, journeys: list[str] | None 
             customers, cmap = journey.customers.from_.lower(), journey.customers.columns
             add(CheckSpec(f"{customers.split('.')[-1]}.{cmap.customer_id}.unique", customers,
                           "ExpectColumnValuesToBeUnique", {"column": cmap.customer_id}, "error", column=cmap.customer_id))
+            # warn: a customer row without an id belongs to nobody, so the journeys skip it and every
+            # customer's result stays right; the warning says that a row of the source was not used
+            add(CheckSpec(f"{customers.split('.')[-1]}.{cmap.customer_id}.not_null", customers,
+                          "ExpectColumnValuesToNotBeNull", {"column": cmap.customer_id}, "warn",
+                          column=cmap.customer_id))
             # NOT IN over the non-NULL ids: DuckDB plans it as a hash anti-join, ~3x faster than NOT EXISTS here
             known = exp.select(col(cmap.customer_id)).from_(exp.to_table(customers)).where(
                 exp.Not(this=exp.Is(this=col(cmap.customer_id), expression=exp.null())))
