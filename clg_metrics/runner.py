@@ -121,7 +121,9 @@ def compile_dag(ctx: Context, engine: Engine | None = None, existing: set[str] |
 
 def target_dialect(target) -> str:
     """The SQL dialect of a profile target's engine (DuckDB when there is none)."""
-    return {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}[target.type] if target else "duckdb"
+    from .engines.registry import ENGINES
+
+    return ENGINES[target.type].dialect if target else "duckdb"
 
 
 def write_compiled(ctx: Context, dag: Dag, dialect: str = "duckdb") -> Path:
