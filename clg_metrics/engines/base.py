@@ -45,6 +45,13 @@ def csv_reader(path: Path) -> exp.Expr:
                     exp.EQ(this=exp.column("header"), expression=exp.true()))
 
 
+def duckdb_expression(tree: exp.Expr) -> Any:
+    """A tree as an expression of a DuckDB relation (``relation.project(*expressions)``)."""
+    import duckdb
+
+    return duckdb.SQLExpression(tree.sql("duckdb"))
+
+
 class Engine(ABC):
     """A connection to one warehouse schema."""
 

@@ -27,7 +27,7 @@ from sqlglot import exp
 
 from ..errors import EngineError, first_line
 from ..profiles import PostgresTarget
-from .base import Engine
+from .base import Engine, duckdb_expression
 from .postgres_types import postgres_type, rows_of
 
 __all__ = ["PostgresEngine", "postgres_type"]
@@ -210,7 +210,7 @@ class PostgresEngine(Engine):
             if cast is not None:
                 cast_any = True
                 column = exp.cast(column, exp.DataType.build(cast, dialect="duckdb"))
-            selects.append(exp.alias_(column, name, quoted=True).sql("duckdb"))
+            selects.append(duckdb_expression(exp.alias_(column, name, quoted=True)))
         if cast_any:
             relation = relation.project(*selects)
         create = exp.Create(this=exp.Schema(this=self.table(table), expressions=definitions), kind="TABLE")

@@ -24,7 +24,7 @@ from sqlglot import exp
 
 from ..errors import BuildError, EngineError, first_line
 from ..profiles import SparkTarget
-from .base import Engine
+from .base import Engine, duckdb_expression
 from .spark_session import IN_USE, Session
 
 # pyspark warns about pandas 3 when pyspark.sql.connect is imported (great-expectations does so at
@@ -295,4 +295,4 @@ def _spark_readable(relation: Any) -> Any:
         elif kind in DUCKDB_CASTS:
             column, changed = exp.cast(column, DUCKDB_CASTS[kind]), True
         items.append(exp.alias_(column, name, quoted=True))
-    return relation.project(", ".join(i.sql("duckdb") for i in items)) if changed else relation
+    return relation.project(*[duckdb_expression(i) for i in items]) if changed else relation
