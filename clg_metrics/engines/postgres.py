@@ -230,8 +230,8 @@ class PostgresEngine(Engine):
     # -- publishing --------------------------------------------------------------------------------
 
     def _before_publish(self, renames, views) -> list[tuple[str, str, str]]:
-        """Publishing is one transaction: each published table is replaced by its staged twin, then each view is
-        recreated over the new tables; readers see the old outputs until COMMIT.
+        """Publishing is one transaction: each published table is replaced by its staged twin,
+        then each view is recreated over the new tables; readers see the old outputs until COMMIT.
 
         PostgreSQL binds a view to a table itself, not to its name, so the old tables must be
         dropped with CASCADE, taking every view over them along. Views this publish recreates come
