@@ -12,13 +12,19 @@ journey gives the same rows on DuckDB, PostgreSQL and Spark:
   difference from 1970-01-01 (exact: PostgreSQL's ``EXTRACT(EPOCH ...)`` is numeric);
 - ``NOT MATERIALIZED`` CTE hints, which only DuckDB and PostgreSQL accept;
 - JSON properties stored as text: PostgreSQL's JSON functions need a ``json`` value;
-- the whole-row hash of the incremental fingerprint.
+- the whole-row hash of the incremental fingerprint (``RowHash``, which only dialects with a
+  transform for it can write).
+
+Each difference is one small named transform; ``TRANSFORMS`` lists, per dialect, the transforms
+that apply (like sqlglot's ``transforms.preprocess([...])``), and ``lower`` runs them.
 
 Anything sqlglot itself reports as unsupported for the dialect becomes a ``CompileError`` naming
 the construct (never silently wrong SQL).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from sqlglot import ErrorLevel, exp
 from sqlglot.dialects.dialect import Dialect
@@ -29,10 +35,17 @@ from .errors import CompileError
 # Engines the test suite runs every semantic test on; the rest of sqlglot's dialects are compile-only.
 TESTED_DIALECTS = ("duckdb", "postgres", "spark")
 _SPARK_LIKE = ("spark", "spark2", "databricks", "hive")
-_KEEPS_CTE_HINTS = ("duckdb", "postgres")
-_HAS_UNIX_MICROS = ("duckdb", "bigquery", *_SPARK_LIKE)
 EPOCH = exp.cast(exp.Literal.string("1970-01-01 00:00:00"), exp.DataType.Type.TIMESTAMP)
-ROW_HASH = "hash"  # sqlfns.row_hash: hash(<table alias>) over a whole row
+
+
+class RowHash(exp.Expression, exp.Func):
+    """A 64-bit hash of a whole row, ``this`` being the row's table alias (sqlfns.row_hash).
+
+    No dialect writes it as it is: each dialect that can hash a row has a transform lowering it
+    (see ``TRANSFORMS``); elsewhere ``lower`` raises a CompileError.
+    """
+
+    arg_types = {"this": True}
 
 
 def check_dialect(dialect: str) -> str:
@@ -74,7 +87,7 @@ def untranslatable(tree: exp.Expr, dialect: str) -> str | None:
     engine would then fail at build time at best, or compute something else at worst.
     """
     for node in tree.walk():
-        if isinstance(node, exp.Anonymous) and not (node.name.lower() == ROW_HASH and len(node.expressions) == 1):
+        if isinstance(node, exp.Anonymous):
             return f"the function `{node.name}` (sqlglot does not know it, so it cannot translate it)"
         if isinstance(node, exp.Star) and dialect in _NO_STAR_MODIFIERS and any(
                 node.args.get(k) for k in ("except_", "except", "replace", "rename")):
@@ -86,35 +99,126 @@ def untranslatable(tree: exp.Expr, dialect: str) -> str | None:
     return None
 
 
+Transform = Callable[[exp.Expr, str], exp.Expr]
+
+
+def _applies_to(*kinds: type[exp.Expr]) -> Callable[[Transform], Transform]:
+    """Mark a transform with the node types it rewrites (``lower`` skips trees without them)."""
+    def mark(transform: Transform) -> Transform:
+        transform.kinds = kinds  # type: ignore[attr-defined]
+        return transform
+
+    return mark
+
+
+@_applies_to(exp.CTE)
+def drop_cte_hints(node: exp.Expr, dialect: str) -> exp.Expr:
+    """``AS [NOT] MATERIALIZED`` on a CTE: only DuckDB and PostgreSQL accept the hint."""
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+    return node
+
+
+@_applies_to(exp.Bracket)
+def nth_smallest_as_array(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB's bounded ``min(x, n)[n]`` as the n-th element of ``ARRAY_AGG(x ORDER BY x)``."""
+    return _lower_top_n(node, dialect, sorted_list=False)
+
+
+@_applies_to(exp.Bracket)
+def nth_smallest_as_sorted_list(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB's bounded ``min(x, n)[n]`` as the n-th element of ``ARRAY_SORT(COLLECT_LIST(x))``
+    (Spark's COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards)."""
+    return _lower_top_n(node, dialect, sorted_list=True)
+
+
+@_applies_to(exp.UnixMicros)
+def unix_micros_as_date_diff(node: exp.Expr, dialect: str) -> exp.Expr:
+    """Microseconds since the epoch as a microsecond date difference from 1970-01-01 (exact)."""
+    if isinstance(node, exp.UnixMicros):
+        return exp.DateDiff(this=node.this, expression=EPOCH.copy(), unit=exp.var("MICROSECOND"))
+    return node
+
+
+@_applies_to(exp.JSONExtractScalar)
+def json_cast_for_text(node: exp.Expr, dialect: str) -> exp.Expr:
+    """JSON properties stored as text: PostgreSQL's JSON operators need a ``json`` value."""
+    if isinstance(node, exp.JSONExtractScalar):
+        this = node.this
+        if not (isinstance(this, exp.Cast) and this.to.is_type(exp.DataType.Type.JSON)):
+            node.set("this", exp.cast(this, exp.DataType.Type.JSON))
+    return node
+
+
+@_applies_to(RowHash)
+def row_hash_of_struct(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB: ``hash(alias)``, the row as one struct (any column's change shows)."""
+    if isinstance(node, RowHash):
+        return exp.Anonymous(this="hash", expressions=[node.this.copy()])
+    return node
+
+
+@_applies_to(RowHash)
+def row_hash_of_text(node: exp.Expr, dialect: str) -> exp.Expr:
+    """PostgreSQL: ``hashtextextended(alias::text, 0)``, the row's text form hashed."""
+    if isinstance(node, RowHash):
+        text = exp.cast(node.this.copy(), exp.DataType.Type.TEXT)
+        return _summable(exp.Anonymous(this="hashtextextended", expressions=[text, exp.Literal.number(0)]))
+    return node
+
+
+@_applies_to(RowHash)
+def row_hash_of_columns(node: exp.Expr, dialect: str) -> exp.Expr:
+    """Spark: ``xxhash64(alias.*)``, a hash over every column of the row."""
+    if isinstance(node, RowHash):
+        row = node.this
+        columns = exp.Column(this=exp.Star(), table=row.this.copy()) if isinstance(row, exp.Column) else row.copy()
+        return _summable(exp.Anonymous(this="xxhash64", expressions=[columns]))
+    return node
+
+
+def _summable(hashed: exp.Expr) -> exp.Expr:
+    """The incremental fingerprint sums row hashes: cast to a type whose SUM cannot overflow."""
+    return exp.cast(hashed, exp.DataType.build("DECIMAL(38, 0)"))
+
+
+# Per dialect, the transforms ``lower`` applies, in order; dialects not listed get DEFAULT_TRANSFORMS.
+_SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, row_hash_of_columns)
+DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_array, unix_micros_as_date_diff)
+TRANSFORMS: dict[str, tuple[Transform, ...]] = {
+    "duckdb": (row_hash_of_struct,),
+    "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text),
+    "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text),
+    "bigquery": (drop_cte_hints, nth_smallest_as_array),  # has UNIX_MICROS
+    **{name: _SPARK_TRANSFORMS for name in _SPARK_LIKE},
+}
+
+
 def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
-    """A copy of ``tree`` with the DuckDB-only constructs rewritten for ``dialect``."""
-    if dialect == "duckdb":
-        return tree
+    """A copy of ``tree`` with the DuckDB-only constructs rewritten for ``dialect`` (``tree`` itself
+    when none of the dialect's transforms has anything to rewrite)."""
+    transforms = [t for t in TRANSFORMS.get(dialect, DEFAULT_TRANSFORMS) if tree.find(*t.kinds)]
+    if transforms:
+        def rewrite(node: exp.Expr) -> exp.Expr:
+            for transform in transforms:
+                node = transform(node, dialect)
+            return node
 
-    def rewrite(node: exp.Expr) -> exp.Expr:
-        if isinstance(node, exp.CTE) and node.args.get("materialized") is not None \
-                and dialect not in _KEEPS_CTE_HINTS:
-            node.set("materialized", None)
-            return node
-        if isinstance(node, exp.Bracket):
-            top_n = _top_n(node)
-            if top_n is not None:
-                # sqlglot does not descend into a replacement node: lower its parts first
-                value, n, condition = top_n
-                return _nth_smallest(lower(value, dialect), n,
-                                     lower(condition, dialect) if condition is not None else None, dialect)
-        if isinstance(node, exp.UnixMicros) and dialect not in _HAS_UNIX_MICROS:
-            return exp.DateDiff(this=node.this, expression=EPOCH.copy(), unit=exp.var("MICROSECOND"))
-        if isinstance(node, exp.JSONExtractScalar) and dialect in ("postgres", "redshift"):
-            this = node.this
-            if not (isinstance(this, exp.Cast) and this.to.is_type(exp.DataType.Type.JSON)):
-                node.set("this", exp.cast(this, exp.DataType.Type.JSON))
-            return node
-        if isinstance(node, exp.Anonymous) and node.name.lower() == ROW_HASH and len(node.expressions) == 1:
-            return _row_hash(node.expressions[0], dialect)
+        tree = tree.transform(rewrite, copy=True)
+    if tree.find(RowHash):
+        raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
+                           "set `incremental: {enabled: false}` in clg_project.yml")
+    return tree
+
+
+def _lower_top_n(node: exp.Expr, dialect: str, sorted_list: bool) -> exp.Expr:
+    top_n = _top_n(node) if isinstance(node, exp.Bracket) else None
+    if top_n is None:
         return node
-
-    return tree.transform(rewrite, copy=True)
+    # sqlglot does not descend into a replacement node: lower its parts first
+    value, n, condition = top_n
+    return _nth_smallest(lower(value, dialect), n, lower(condition, dialect) if condition is not None else None,
+                         sorted_list)
 
 
 def _top_n(node: exp.Bracket) -> tuple[exp.Expr, int, exp.Expr | None] | None:
@@ -129,7 +233,7 @@ def _top_n(node: exp.Bracket) -> tuple[exp.Expr, int, exp.Expr | None] | None:
     return inner.this, int(inner.args["count"].name), condition
 
 
-def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, dialect: str) -> exp.Expr:
+def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, sorted_list: bool) -> exp.Expr:
     """The n-th smallest non-NULL ``value`` among rows matching ``condition``, NULL if fewer.
 
     Arrays keep every matching value of the group (no bounded top-n aggregate outside DuckDB);
@@ -139,26 +243,10 @@ def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, dialect: 
     keep = exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
     if condition is not None:
         keep = exp.and_(exp.Paren(this=condition.copy()), keep)
-    if dialect in _SPARK_LIKE:
-        # COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards (ARRAY_SORT: ascending)
+    if sorted_list:
         values: exp.Expr = exp.ArraySort(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()),
                                                          expression=exp.Where(this=keep)))
     else:
         ordered = exp.Order(this=value.copy(), expressions=[exp.Ordered(this=value.copy(), nulls_first=True)])
         values = exp.Paren(this=exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=keep)))
     return exp.Bracket(this=values, expressions=[exp.Literal.number(n - 1)], safe=True)
-
-
-def _row_hash(row: exp.Expr, dialect: str) -> exp.Expr:
-    """A 64-bit hash of a whole row (the incremental fingerprint sums these, so it is cast to a
-    type whose SUM cannot overflow)."""
-    if dialect == "postgres":
-        text = exp.cast(row.copy(), exp.DataType.Type.TEXT)
-        hashed = exp.Anonymous(this="hashtextextended", expressions=[text, exp.Literal.number(0)])
-    elif dialect in _SPARK_LIKE:
-        hashed = exp.Anonymous(this="xxhash64", expressions=[exp.Column(this=exp.Star(), table=row.this.copy())
-                                                             if isinstance(row, exp.Column) else row.copy()])
-    else:
-        raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
-                           "set `incremental: {enabled: false}` in clg_project.yml")
-    return exp.cast(hashed, exp.DataType.build("DECIMAL(38, 0)"))

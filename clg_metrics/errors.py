@@ -112,3 +112,9 @@ def one_of(candidates: Iterable[str]) -> str:
     """A short "expected one of: a, b, c" hint."""
     items = sorted(str(c) for c in candidates)
     return "expected one of: " + ", ".join(f"`{c}`" for c in items)
+
+
+def first_line(exc: BaseException, limit: int | None = None) -> str:
+    """The first line of an exception's message (at most ``limit`` characters), else its type."""
+    text = str(exc).strip()
+    return text.splitlines()[0][:limit] if text else type(exc).__name__

@@ -19,12 +19,12 @@ from sqlglot import exp
 
 from .checks.results import T
 from .compiler.events import CANONICAL, relation_table
-from .compiler.sqlfns import col, rows_query, timestamp
+from .compiler.sqlfns import col, row_hash, rows_query, timestamp
 from .filters import literal
 from .spec import Journey
 
 STATE_TABLE = "clg_state"
-ROW = "clg_row"  # the events source's alias; hash(clg_row) hashes whole rows
+ROW = "clg_row"  # the events source's alias, whose whole rows are hashed
 STATE_COLUMNS: tuple[tuple[str, T], ...] = (
     ("journey", T.VARCHAR), ("checksum", T.VARCHAR), ("as_of", T.TIMESTAMP), ("cutoff", T.TIMESTAMP),
     ("event_count", T.BIGINT), ("event_hash", T.VARCHAR), ("mode", T.VARCHAR), ("built_at", T.TIMESTAMP),
@@ -46,13 +46,13 @@ def fingerprint_query(journey: Journey, relation: str, cutoffs: list[datetime]) 
     """One scan of the events source: (count, hash sum) of its valid rows at or before each cutoff."""
     mapping = journey.events.columns
     occurred = exp.cast(col(mapping.occurred_at, ROW), T.TIMESTAMP)
-    row_hash = exp.func("hash", exp.column(ROW))  # the whole row as one struct: any column's change shows
+    hashed = row_hash(ROW)  # the whole row: any column's change shows
     select = exp.select()
     for cutoff in cutoffs:
         keep = exp.Where(this=exp.LTE(this=occurred.copy(), expression=timestamp(cutoff)))
         select = select.select(
             exp.Filter(this=exp.Count(this=exp.Star()), expression=keep.copy()),
-            exp.cast(exp.Filter(this=exp.Sum(this=row_hash.copy()), expression=keep.copy()), T.VARCHAR))
+            exp.cast(exp.Filter(this=exp.Sum(this=hashed.copy()), expression=keep.copy()), T.VARCHAR))
     valid = [exp.Not(this=exp.Is(this=col(getattr(mapping, n), ROW), expression=exp.null())) for n in CANONICAL]
     return select.from_(exp.alias_(relation_table(relation), ROW)).where(exp.and_(*valid))
 

@@ -53,13 +53,26 @@ class Model:
         try:
             return render(self.query, dialect, rename, pretty, self.source_dialect)
         except CompileError as exc:
-            where = f"{self.path}: " if self.path else ""
-            raise CompileError(f"{where}model `{self.name}`: {exc}") from None
+            raise self.located(exc) from None
+
+    def tree(self, rename: Callable[[str], str] | None = None) -> exp.Query:
+        """The model's SELECT as a tree (user SQL in it is in ``source_dialect``), renamed like ``sql``."""
+        return renamed(self.query, rename)
+
+    def located(self, exc: CompileError) -> CompileError:
+        """A compile error of this model, saying which model (and file) it is."""
+        where = f"{self.path}: " if self.path else ""
+        return CompileError(f"{where}model `{self.name}`: {exc}")
 
 
 def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True,
            source_dialect: str = "duckdb") -> str:
     """Render a dialect-free query, pointing references to project tables at ``rename(name)``."""
+    return to_sql(renamed(query, rename), dialect, pretty, source_dialect)
+
+
+def renamed(query: exp.Expr, rename: Callable[[str], str] | None) -> exp.Expr:
+    """``query`` with references to project tables pointed at ``rename(name)`` (a copy)."""
     if rename is not None:
         cte_names = {cte.alias_or_name.lower() for cte in query.find_all(exp.CTE)}
 
@@ -76,7 +89,7 @@ def render(query: exp.Expr, dialect: str, rename: Callable[[str], str] | None = 
             return node
 
         query = query.transform(swap, copy=True)
-    return to_sql(query, dialect, pretty, source_dialect)
+    return query
 
 
 def progress_model_name(journey: str) -> str:

@@ -1,7 +1,7 @@
 """``profiles.yml`` in dbt's shape: profile -> target -> outputs, one pydantic model per engine.
 
-Connection settings are picked by ``type:`` (a discriminated union, so an unknown type lists the
-valid ones), and string values may read the environment with ``{{ env_var('NAME', 'default') }}``
+Connection settings are picked by ``type:`` (a discriminated union of the target models that
+``engines/registry.py`` lists, so an unknown type lists the valid ones), and string values may read the environment with ``{{ env_var('NAME', 'default') }}``
 so that passwords stay out of the file.
 """
 
@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import Field, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from .errors import ProfileError, did_you_mean, one_of
 from .spec import _Model
@@ -27,18 +29,34 @@ _ENV_VAR = re.compile(
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
-class DuckDBTarget(_Model):
+class TargetBase(_Model):
+    """What every target has: its ``type`` and a bounded ``threads``."""
+
+    type: str
+    threads: int | None = Field(default=None, ge=1)  # not strict: env_var() gives strings
+
+    @field_validator("threads")
+    @classmethod
+    def _at_most_the_cpus(cls, value: int | None) -> int | None:
+        cpus = os.cpu_count()
+        if value is not None and cpus is not None and value > cpus:
+            raise PydanticCustomError("threads_above_cpus", "{threads} is more than this machine's {cpus} CPUs "
+                                      "(set `threads` to at most {cpus}, or leave it out)",
+                                      {"threads": value, "cpus": cpus})
+        return value
+
+
+class DuckDBTarget(TargetBase):
     """The embedded default: a DuckDB file (relative paths are relative to the project)."""
 
     type: Literal["duckdb"]
     path: str = "target/clg.duckdb"
     schema_: str = Field(default="main", alias="schema", pattern=_IDENTIFIER)
-    threads: int | None = Field(default=None, ge=1)  # not strict: env_var() gives strings
     memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGTkmgt]?i?[Bb]\s*$")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-class PostgresTarget(_Model):
+class PostgresTarget(TargetBase):
     """An existing PostgreSQL server (psycopg 3). Put the password in the environment, not the file."""
 
     type: Literal["postgres"]
@@ -49,11 +67,10 @@ class PostgresTarget(_Model):
     dbname: str
     schema_: str = Field(default="public", alias="schema", pattern=_IDENTIFIER)
     sslmode: Literal["disable", "allow", "prefer", "require", "verify-ca", "verify-full"] = "prefer"
-    threads: int | None = Field(default=None, ge=1)
     connect_timeout: int = Field(default=10, ge=1)
 
 
-class SparkTarget(_Model):
+class SparkTarget(TargetBase):
     """Apache Spark through pyspark: a local session, a cluster master, or Spark Connect (``remote``).
 
     Tables live in ``database`` of the session's catalog; for a local session with no metastore of
@@ -68,17 +85,23 @@ class SparkTarget(_Model):
     file_format: str = Field(default="parquet", pattern=_IDENTIFIER)
     app_name: str = "clg-metrics"
     spark_conf: dict[str, str | int | float | bool] = Field(default_factory=dict)
-    threads: int | None = Field(default=None, ge=1)
 
 
-Target = Annotated[Union[DuckDBTarget, PostgresTarget, SparkTarget], Field(discriminator="type")]
-TargetModel = Union[DuckDBTarget, PostgresTarget, SparkTarget]
-ENGINE_TYPES = ("duckdb", "postgres", "spark")
-TARGET_MODELS = {"duckdb": DuckDBTarget, "postgres": PostgresTarget, "spark": SparkTarget}
+TargetModel = TargetBase  # any engine's target
 
 
-class _TargetHolder(_Model):
-    target: Target
+def target_models() -> dict[str, type[TargetBase]]:
+    """Profile ``type`` -> target model, as the engine registry lists them."""
+    from .engines.registry import ENGINES  # (the registry imports the models above)
+
+    return {name: entry.target for name, entry in ENGINES.items()}
+
+
+@cache
+def _target_adapter() -> TypeAdapter:
+    """A validator of the discriminated union of every registered target model."""
+    models = tuple(target_models().values())
+    return TypeAdapter(Annotated[Union[models], Field(discriminator="type")])  # type: ignore[valid-type]
 
 
 def default_target() -> DuckDBTarget:
@@ -131,7 +154,7 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
         raise ProfileError(f"{where}: profile `{profile}` has no target `{name}`{origin} ({hint})")
     raw = _render_env(outputs[name], located, (profile, "outputs", name))
     try:
-        return str(name), _TargetHolder(target=raw).target
+        return str(name), _target_adapter().validate_python(raw)
     except ValidationError as exc:
         problems = [_target_problem(err, raw, located, path, (profile, "outputs", name), str(name))
                     for err in exc.errors()]
@@ -140,21 +163,22 @@ def load_target(path: Path | None, profile: str | None, target: str | None) -> t
 
 def _target_problem(err: dict, raw: Any, located, path: Path, loc_prefix: tuple, name: str) -> str:
     """One pydantic error of a target as ``file:line:col: target `x`, `setting`: what to change``."""
-    loc = tuple(err["loc"][1:])
-    if loc and loc[0] in ENGINE_TYPES:
+    models = target_models()
+    loc = tuple(err["loc"])
+    if loc and loc[0] in models:
         loc = loc[1:]
     line, col = located.locate(loc_prefix + loc, prefer_key=err["type"] == "extra_forbidden")
     where = ".".join(str(p) for p in loc) or "type"
     message = err["msg"]
     kind = str(raw.get("type")) if isinstance(raw, dict) else ""
-    model = TARGET_MODELS.get(kind, DuckDBTarget)
+    model = models.get(kind, DuckDBTarget)
     settings = [f.alias or n for n, f in model.model_fields.items()]
     if err["type"] == "extra_forbidden":
         message = f"unknown setting `{loc[-1]}` for type {kind} ({did_you_mean(str(loc[-1]), settings) or one_of(settings)})"
     elif err["type"] == "missing":
         message = f"missing setting, required for type {kind} (add `{loc[-1]}: ...`)"
     elif err["type"] in ("union_tag_invalid", "union_tag_not_found"):
-        message = f"unknown or missing `type`: {one_of(ENGINE_TYPES)}"
+        message = f"unknown or missing `type`: {one_of(models)}"
     return f"{path}:{line}:{col}: target `{name}`, `{where}`: {message}"
 
 

@@ -22,9 +22,9 @@ from . import __version__
 from .checks.derive import output_checks, source_checks
 from .checks.results import DQ_TABLE, dq_rows_query
 from .compiler.journey import Incremental
-from .dialects import check_dialect, to_sql
+from .dialects import check_dialect
 from .engines import Engine, connect
-from .errors import BuildError, ChecksFailed, ClgError
+from .errors import BuildError, ChecksFailed, ClgError, CompileError, first_line
 from .incremental import (STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query,
                           state_query)
 from .loader import Project, load_project
@@ -120,7 +120,9 @@ def compile_dag(ctx: Context, engine: Engine | None = None, existing: set[str] |
 
 def target_dialect(target) -> str:
     """The SQL dialect of a profile target's engine (DuckDB when there is none)."""
-    return {"duckdb": "duckdb", "postgres": "postgres", "spark": "spark"}[target.type] if target else "duckdb"
+    from .engines.registry import ENGINES
+
+    return ENGINES[target.type].dialect if target else "duckdb"
 
 
 def write_compiled(ctx: Context, dag: Dag, dialect: str = "duckdb") -> Path:
@@ -239,7 +241,7 @@ class _Run:
         names = [n for n, _ in STATE_COLUMNS][:-1]
         query = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
             exp.table_(STATE_TABLE, db=self.engine.schema, quoted=True))
-        _, rows = self.engine.fetch(to_sql(query, self.engine.dialect))
+        _, rows = self.engine.fetch(query)
         return {r[0]: JourneyState(*r) for r in rows}
 
     def plan_journeys(self, dag: Dag, models: list[Model], full_refresh: bool) -> None:
@@ -254,7 +256,7 @@ class _Run:
             state = previous.get(journey.journey)
             cutoffs = [cutoff] + ([state.cutoff] if state else [])
             query = fingerprint_query(journey, self.physical(journey.events.from_.lower()), cutoffs)
-            _, rows = self.engine.fetch(to_sql(query, self.engine.dialect))
+            _, rows = self.engine.fetch(query)
             values = rows[0]
             fresh = (int(values[0]), str(values[1] or "0"))
             old = (int(values[2]), str(values[3] or "0")) if state else None
@@ -337,7 +339,7 @@ class _Run:
         previous = f"{self.engine.schema}.{DQ_TABLE}" if exists else None
         checked_at = datetime.now(timezone.utc).replace(tzinfo=None)
         query = dq_rows_query(self.run_id, checked_at, self.report.checks, previous)
-        self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, to_sql(query, self.engine.dialect))
+        self.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, query)
         return True
 
     def abort(self) -> None:
@@ -351,11 +353,11 @@ class _Run:
         previous = f"{self.engine.schema}.{STATE_TABLE}" if STATE_TABLE in self.engine.tables() else None
         built_at = datetime.now(timezone.utc).replace(tzinfo=None)
         query = state_query(self.states, built_at, previous)
-        self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, to_sql(query, self.engine.dialect))
+        self.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, query)
 
     def publish(self, include_models: bool) -> None:
         published = lambda name: f"{self.engine.schema}.{name}" if "." not in name else name  # noqa: E731
-        views = [(STAGED_PREFIX + n, n, self.models[n].sql(self.engine.dialect, rename=published, pretty=False))
+        views = [(STAGED_PREFIX + n, n, self.models[n].tree(rename=published))
                  for n in self.built if self.models[n].materialized == "view"] if include_models else []
         renames = [(STAGED_PREFIX + n, n) for n in self.built
                    if self.models[n].materialized != "view"] if include_models else []
@@ -364,7 +366,7 @@ class _Run:
             renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
         if self._stage_dq_results():
             renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
-        self.engine.publish(renames, views)
+        self.engine.publish(renames, views, source_dialect=self.ctx.project.config.sql_dialect)
 
 
 def _selected(ctx: Context, dag: Dag) -> list[Model]:
@@ -399,14 +401,16 @@ def _run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | 
         if model.kind == "seed":
             rows = engine.load_csv(target, model.path)
         elif model.materialized == "view":
-            engine.create_view_as(target, model.sql(engine.dialect, rename=staged_name, pretty=False))
+            engine.create_view_as(target, model.tree(rename=staged_name), source_dialect=model.source_dialect)
             rows = None
         else:
-            rows = engine.create_table_as(target, model.sql(engine.dialect, rename=staged_name, pretty=False))
+            rows = engine.create_table_as(target, model.tree(rename=staged_name), source_dialect=model.source_dialect)
+    except CompileError as exc:
+        raise model.located(exc) from None
     except ClgError:
         raise
     except Exception as exc:  # the engine's own error, e.g. a sql/ model referring to a missing column
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        message = first_line(exc)
         where = f" ({model.path})" if model.path else ""
         return ModelResult(model.name, model.kind, "error", time.perf_counter() - started,
                            message=f"{message}{where}")
@@ -457,6 +461,6 @@ def show(ctx: Context, table: str, limit: int) -> tuple[list[str], list[tuple]]:
         query = exp.select("*").from_(exp.table_(table, db=engine.schema, quoted=True)).limit(limit)
         if order:
             query = query.order_by(*order)
-        return engine.fetch(to_sql(query, engine.dialect))
+        return engine.fetch(query)
     finally:
         engine.close()

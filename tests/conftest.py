@@ -100,7 +100,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     in-memory DataFrames and the progress table a cached one: the SQL under test is the same,
     and the engine's own table paths are covered by test_engine_spark and test_engines_e2e.
     """
-    from clg_metrics.models import render
+    from clg_metrics.models import render, renamed
 
     doc = {**journey, "events": {"from": "events"}}
     doc.pop("customers", None)
@@ -123,11 +123,11 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
         if customers is not None:
             engine.load_relation("customers", con.table("customers"))
         con.close()
-        engine.create_table_as("progress", render(progress, engine.dialect, qualified, pretty=False))
+        engine.create_table_as("progress", renamed(progress, qualified))
     out = {}
     try:
         for name, query in tables.items():
-            columns, rows = engine.fetch(render(query, engine.dialect, qualified, pretty=False))
+            columns, rows = engine.fetch(renamed(query, qualified))
             out[name] = [dict(zip(columns, row)) for row in rows]
     finally:
         if spark:

@@ -9,7 +9,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from clg_metrics.compiler.sqlfns import col, nth_smallest
+from clg_metrics.compiler.sqlfns import col, nth_smallest, row_hash
 from clg_metrics.dialects import lower, to_sql
 from clg_metrics.errors import CompileError
 from conftest import cli, copy_demo
@@ -105,7 +105,7 @@ def test_duckdb_rendering_is_unchanged_by_lowering():
 
 
 def test_incremental_row_hash_has_no_compile_only_form():
-    tree = exp.select(exp.func("hash", exp.column("clg_row"))).from_(exp.alias_(exp.to_table("t"), "clg_row"))
+    tree = exp.select(row_hash("clg_row")).from_(exp.alias_(exp.to_table("t"), "clg_row"))
     assert "HASHTEXTEXTENDED" in to_sql(tree, "postgres").upper()
     assert "XXHASH64(clg_row.*)" in to_sql(tree, "spark")
     with pytest.raises(CompileError, match="incremental builds are not available for snowflake"):

@@ -8,6 +8,7 @@ and hint).
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -608,6 +609,20 @@ def test_profile_unknown_setting(make_project):
     line, col = position(profiles, "pth")
     assert f"{root / 'profiles.yml'}:{line}:{col}" in output
     assert "unknown setting `pth`" in output
+
+
+@pytest.mark.parametrize("kind", ["duckdb", "postgres", "spark"])
+def test_profile_threads_above_the_cpus_is_a_located_error(make_project, kind):
+    """`threads: 100000` would start that many threads; it is bounded by os.cpu_count()."""
+    extra = {"duckdb": "", "postgres": "      user: u\n      dbname: d\n", "spark": ""}[kind]
+    profiles = PROFILES.replace("type: duckdb", f"type: {kind}").replace(
+        "      path: target/test.duckdb\n", f"{extra}      threads: 100000\n")
+    root = profile_project(make_project, profiles)
+    code, output = cli("build", project_dir=root)
+    assert code == 2
+    line, col = position(profiles, "100000")
+    assert f"{root / 'profiles.yml'}:{line}:{col}: target `dev`, `threads`: 100000 is more than" in output
+    assert f"at most {os.cpu_count()}" in output
 
 
 ENV_PROFILES = PROFILES.replace("target/test.duckdb", "\"{{ env_var('CLG_TEST_SURELY_UNSET') }}\"")

@@ -18,7 +18,8 @@ from sqlglot import exp
 from ..compiler.sqlfns import col
 from ..engines import Engine
 from .derive import BATCH, UNEXPECTED_ROWS, CheckSpec
-from .gx import SAMPLE_SIZE, CheckResult, render_query
+from ..errors import first_line
+from .gx import SAMPLE_SIZE, CheckResult, physical_query
 
 SUPPORTED = {"ExpectColumnValuesToNotBeNull", "ExpectColumnValuesToBeUnique", "ExpectCompoundColumnsToBeUnique",
              UNEXPECTED_ROWS}
@@ -76,19 +77,18 @@ def run_fast_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[
         started = time.perf_counter()
         table = physical(check.relation)
         try:
-            count_sql = render_query(_probe(check, _count(check)), engine.dialect, physical, table)
-            _, rows = engine.fetch(count_sql)
+            _, rows = engine.fetch(physical_query(_probe(check, _count(check)), physical, table))
             count = int(rows[0][0])
             sample = None
             if count:
                 rows_query = _unexpected_rows(check)
                 sample_query = exp.select("*").from_(rows_query.subquery("u")).limit(SAMPLE_SIZE)
-                _, found = engine.fetch(render_query(_probe(check, sample_query), engine.dialect, physical, table))
+                _, found = engine.fetch(physical_query(_probe(check, sample_query), physical, table))
                 values = [r[0] if len(r) == 1 and check.expectation != UNEXPECTED_ROWS else list(r) for r in found]
                 sample = json.dumps(values, default=str)
             results.append(CheckResult(check, "fail" if count else "pass", count, sample,
                                        time.perf_counter() - started))
         except Exception as exc:  # a missing table or column: the check could not run
-            message = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+            message = first_line(exc, 300)
             results.append(CheckResult(check, "error", None, json.dumps([message]), time.perf_counter() - started))
     return results

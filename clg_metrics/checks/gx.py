@@ -20,6 +20,7 @@ from sqlglot import exp
 
 from ..dialects import to_sql
 from ..engines import Engine
+from ..errors import first_line
 from .derive import BATCH, UNEXPECTED_ROWS, CheckSpec
 
 SAMPLE_SIZE = 5
@@ -64,19 +65,24 @@ def render_query(check: CheckSpec, dialect: str, physical: Callable[[str], str],
 
     The batch becomes the table ``batch``, or with None stays GX's ``{batch}`` placeholder.
     """
+    sql = to_sql(physical_query(check, physical, batch), dialect)
+    return sql.replace(BATCH, "{batch}") if batch is None else sql
+
+
+def physical_query(check: CheckSpec, physical: Callable[[str], str], batch: str | exp.Table | None) -> exp.Query:
+    """The check's query with project relations replaced by physical tables, the batch by ``batch``."""
     def swap(node):
         if isinstance(node, exp.Table) and node.name and node.name != BATCH:
             table = exp.to_table(physical(".".join(p for p in (node.db, node.name) if p).lower()))
         elif isinstance(node, exp.Table) and node.name == BATCH and batch is not None:
-            table = exp.to_table(batch)
+            table = exp.to_table(batch.copy() if isinstance(batch, exp.Table) else batch)
         else:
             return node
         if node.alias:
             table.set("alias", node.args["alias"].copy())
         return table
 
-    sql = to_sql(check.query.transform(swap, copy=True), dialect)
-    return sql.replace(BATCH, "{batch}") if batch is None else sql
+    return check.query.transform(swap, copy=True)
 
 
 def run_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str], str]) -> list[CheckResult]:
@@ -96,7 +102,7 @@ def run_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str]
         try:
             batch = engine.gx_batch(context, index, table)
         except Exception as exc:  # the relation itself is missing or unreadable
-            message = _first_line(exc)
+            message = first_line(exc, 300)
             results += [CheckResult(c, "error", None, json.dumps([message]), 0.0) for c in relation_checks]
             continue
         # A suite per relation lets GX share metrics between its checks; results are matched back
@@ -133,9 +139,8 @@ def _result(check: CheckSpec, result, seconds: float, engine: Engine, physical, 
         count = int(data.get("observed_value") or 0)
         sample = None
         if count:
-            query = render_query(check, engine.dialect, physical, table.sql(engine.dialect))
-            sql = exp.select("*").from_(exp.maybe_parse(query, dialect=engine.dialect).subquery("u")).limit(SAMPLE_SIZE)
-            _, rows = engine.fetch(to_sql(sql, engine.dialect))
+            query = physical_query(check, physical, table)
+            _, rows = engine.fetch(exp.select("*").from_(query.subquery("u")).limit(SAMPLE_SIZE))
             sample = json.dumps([list(r) for r in rows], default=str)
         return CheckResult(check, status, count, sample, seconds)
     count = data.get("unexpected_count")
@@ -148,6 +153,3 @@ def _result(check: CheckSpec, result, seconds: float, engine: Engine, physical, 
     return CheckResult(check, status, int(count) if count is not None else None, sample, seconds)
 
 
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0][:300] if text else type(exc).__name__

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from sqlglot import exp
 
+from ..dialects import RowHash
+
 US_PER_DAY = 86_400_000_000
 US_PER_WEEK = 7 * US_PER_DAY
 # 1970-01-05 was a Monday: week numbers counted from it start on Mondays (SPEC: weeks start Monday).
@@ -19,6 +21,11 @@ MONDAY_EPOCH_US = 4 * US_PER_DAY
 def col(name: str, table: str | None = None) -> exp.Column:
     """A quoted column reference: user column names may hold any character."""
     return exp.column(exp.to_identifier(name, quoted=True), table=exp.to_identifier(table) if table else None)
+
+
+def row_hash(alias: str) -> exp.Expr:
+    """A 64-bit hash of the whole row of table ``alias`` (each dialect lowers it, see dialects.py)."""
+    return RowHash(this=exp.column(alias))
 
 
 def timestamp(value: datetime) -> exp.Expr:

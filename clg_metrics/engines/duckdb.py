@@ -9,16 +9,18 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from ..errors import BuildError, EngineError
+from ..errors import EngineError, first_line
 from ..filters import literal
 from ..profiles import DuckDBTarget
-from .base import Engine
+from .base import Engine, csv_reader
 
 
 class DuckDBEngine(Engine):
-    dialect = "duckdb"
+    SUPPORTS_REPLACE_TABLE = True
+    ERRORS = (duckdb.Error,)
 
     def __init__(self, target: DuckDBTarget, project_dir: Path, read_only: bool = False):
+        self.target = target
         self.schema = target.schema_
         path = target.path
         if path != ":memory:" and not path.startswith("md:"):
@@ -38,49 +40,48 @@ class DuckDBEngine(Engine):
         try:
             self.con = duckdb.connect(path, read_only=read_only, config=config)
         except duckdb.IOException as exc:
-            message = str(exc).splitlines()[0]
+            message = first_line(exc)
             if "lock" in message.lower():
                 raise EngineError(f"{path} is in use by another process (is another build running?): {message}") \
                     from None
             raise EngineError(f"cannot open {path}: {message}") from None
         except duckdb.Error as exc:
-            raise EngineError(f"cannot open {path}: {str(exc).splitlines()[0]}") from None
+            raise EngineError(f"cannot open {path}: {first_line(exc)}") from None
         # Timestamps are compared as UTC TIMESTAMP (SPEC): TIMESTAMPTZ inputs convert in UTC.
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
         if self.schema != "main" and not read_only:
-            self.con.execute(f"CREATE SCHEMA IF NOT EXISTS {exp.to_identifier(self.schema, quoted=True).sql('duckdb')}")
+            self.execute(exp.Create(this=exp.Table(this=exp.to_identifier(self.schema, quoted=True)),
+                                    kind="SCHEMA", exists=True))
 
-    def execute(self, sql: str) -> None:
+    def _execute_sql(self, sql: str) -> None:
         self.con.execute(sql)
 
-    def fetch(self, sql: str):
+    def _fetch_sql(self, sql: str):
         cursor = self.con.execute(sql)
         names = [d[0] for d in cursor.description]
         return names, cursor.fetchall()
 
+    def _catalog(self, view: str, column: str, schema: str, name: str | None = None) -> exp.Select:
+        """``SELECT column FROM information_schema.<view>`` of a schema (and relation name)."""
+        where = exp.EQ(this=exp.column("table_schema"), expression=literal(schema))
+        if name is not None:
+            where = exp.and_(where, exp.EQ(this=exp.column("table_name"), expression=literal(name)))
+        return exp.select(column).from_(exp.table_(view, db="information_schema")).where(where)
+
     def columns(self, relation: str) -> list[str] | None:
-        parts = relation.split(".")
-        schema, name = (parts[-2], parts[-1]) if len(parts) > 1 else (self.schema, parts[-1])
-        query = exp.select("column_name").from_("information_schema.columns").where(
-            exp.and_(exp.EQ(this=exp.column("table_schema"), expression=literal(schema)),
-                     exp.EQ(this=exp.column("table_name"), expression=literal(name)))
-        ).order_by("ordinal_position")
-        rows = self.con.execute(query.sql("duckdb")).fetchall()
-        return [r[0] for r in rows] or None
+        query = self._catalog("columns", "column_name", *self.split(relation)).order_by("ordinal_position")
+        return [r[0] for r in self.fetch(query)[1]] or None
 
-    def create_table_as(self, table: str, select_sql: str) -> int:
-        self.con.execute(f"CREATE OR REPLACE TABLE {self.quote(table)} AS {select_sql}")
-        return self.con.execute(f"SELECT count(*) FROM {self.quote(table)}").fetchone()[0]
+    def tables(self) -> list[str]:
+        return [r[0] for r in self.fetch(self._catalog("tables", "table_name", self.schema).order_by("table_name"))[1]]
 
-    def create_view_as(self, view: str, select_sql: str) -> None:
-        self._drop_any(view)
-        self.con.execute(f"CREATE VIEW {self.quote(view)} AS {select_sql}")
+    def _kind(self, name: str) -> str | None:
+        rows = self.fetch(self._catalog("tables", "table_type", self.schema, name))[1]
+        return None if not rows else "VIEW" if rows[0][0] == "VIEW" else "TABLE"
 
     def load_csv(self, table: str, path: Path) -> int:
-        reader = exp.func("read_csv", literal(str(path)), exp.EQ(this=exp.column("header"), expression=exp.true()))
-        select = exp.select("*").from_(reader)
-        return self.create_table_as(table, select.sql("duckdb"))
+        return self.create_table_as(table, exp.select("*").from_(csv_reader(path)))
 
     def load_relation(self, table: str, relation) -> int:
         # Relations belong to their own connection: hand the rows over as an Arrow-free Parquet file.
@@ -88,7 +89,7 @@ class DuckDBEngine(Engine):
             file = Path(tmp) / "rows.parquet"
             relation.to_parquet(str(file))
             reader = exp.func("read_parquet", literal(str(file)))
-            return self.create_table_as(table, exp.select("*").from_(reader).sql("duckdb"))
+            return self.create_table_as(table, exp.select("*").from_(reader))
 
     def gx_batch(self, context, index: int, table: exp.Table):
         """GX's SQL path over duckdb-engine, on a cursor of our own connection (see checks/gx.py).
@@ -104,41 +105,6 @@ class DuckDBEngine(Engine):
             kwargs={"creator": lambda cursor=cursor: duckdb_engine.ConnectionWrapper(cursor)})
         asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
         return asset.add_batch_definition_whole_table("all").get_batch()
-
-    def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            for staged, final in renames:
-                self._drop_any(final)
-                new_name = exp.to_identifier(final, quoted=True).sql("duckdb")
-                self.con.execute(f"ALTER TABLE {self.quote(staged)} RENAME TO {new_name}")
-            for staged, final, select_sql in views:
-                self._drop_any(staged)
-                self._drop_any(final)
-                self.con.execute(f"CREATE VIEW {self.quote(final)} AS {select_sql}")
-            self.con.execute("COMMIT")
-        except duckdb.Error as exc:
-            self.con.execute("ROLLBACK")
-            raise BuildError(f"publishing the build failed, the previous outputs are kept: {exc}") from None
-
-    def drop(self, relations: list[str]) -> None:
-        for name in relations:
-            self._drop_any(name)
-
-    def _drop_any(self, name: str) -> None:
-        """Drop a table or a view of that name (DuckDB refuses DROP TABLE on a view)."""
-        query = exp.select("table_type").from_("information_schema.tables").where(
-            exp.and_(exp.EQ(this=exp.column("table_schema"), expression=literal(self.schema)),
-                     exp.EQ(this=exp.column("table_name"), expression=literal(name))))
-        row = self.con.execute(query.sql("duckdb")).fetchone()
-        if row is not None:
-            kind = "VIEW" if row[0] == "VIEW" else "TABLE"
-            self.con.execute(f"DROP {kind} IF EXISTS {self.quote(name)}")
-
-    def tables(self) -> list[str]:
-        query = exp.select("table_name").from_("information_schema.tables").where(
-            exp.EQ(this=exp.column("table_schema"), expression=literal(self.schema))).order_by("table_name")
-        return [r[0] for r in self.con.execute(query.sql("duckdb")).fetchall()]
 
     def close(self) -> None:
         self.con.close()

@@ -15,24 +15,28 @@ from __future__ import annotations
 
 import re
 import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import psycopg
+from psycopg import sql
 from psycopg.types.string import TextLoader
 from sqlglot import exp
-from sqlglot.errors import ParseError, TokenError
 
-from ..errors import BuildError, EngineError
+from ..errors import EngineError, first_line
 from ..profiles import PostgresTarget
-from .base import Engine
+from .base import Engine, duckdb_expression
+from .postgres_types import postgres_type, rows_of
+
+__all__ = ["PostgresEngine", "postgres_type"]
 
 APPLICATION_NAME = "clg-metrics"
 COPY_BATCH_ROWS = 10_000
 
 # pg_class.relkind of the relations a schema can hold under a name we read or replace, and the
-# DROP statement each needs (DROP TABLE refuses a view, and the other way round).
+# kind of DROP each needs (DROP TABLE refuses a view, and the other way round).
 _DROP_KIND = {"r": "TABLE", "p": "TABLE", "f": "FOREIGN TABLE", "v": "VIEW", "m": "MATERIALIZED VIEW"}
 _RELKINDS = list(_DROP_KIND)
 
@@ -89,7 +93,8 @@ _BUILD_LOCK = "SELECT pg_try_advisory_lock(hashtextextended(%s, 0))"
 
 
 class PostgresEngine(Engine):
-    dialect = "postgres"
+    DROP_CASCADE = True  # a view is bound to the table itself: it goes with it (see publish)
+    ERRORS = (psycopg.Error,)
 
     def __init__(self, target: PostgresTarget, project_dir: Path, read_only: bool = False):
         self.target = target
@@ -111,22 +116,7 @@ class PostgresEngine(Engine):
         for name in ("json", "jsonb"):
             self.con.adapters.register_loader(name, TextLoader)
         try:
-            with self.con.cursor() as cur:
-                # Timestamps are compared as UTC TIMESTAMP (SPEC): TIMESTAMPTZ inputs convert in UTC.
-                cur.execute("SELECT set_config('TimeZone', 'UTC', false)")
-                # Staged twins and the views' SELECTs name project tables without a schema; they
-                # must resolve in the profile's schema alone, as they do on DuckDB.
-                schema_sql = exp.to_identifier(self.schema, quoted=True).sql("postgres")
-                search_path = schema_sql
-                cur.execute("SELECT set_config('search_path', %s, false)", [search_path])
-                if read_only:
-                    cur.execute("SELECT set_config('default_transaction_read_only', 'on', false)")
-                else:
-                    cur.execute(_SCHEMA_EXISTS, [self.schema])
-                    if cur.fetchone() is None:
-                        # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on
-                        # the database even when the schema is there.
-                        cur.execute(f"CREATE SCHEMA IF NOT EXISTS {schema_sql}")  # IF: a concurrent build
+            self._prepare_session(read_only)
         except psycopg.Error as exc:
             self.con.close()
             if isinstance(exc, psycopg.errors.InsufficientPrivilege):
@@ -134,7 +124,21 @@ class PostgresEngine(Engine):
             else:
                 hint = "check `schema` in profiles.yml"
             raise EngineError(f"PostgreSQL at {_where(target)}: cannot prepare schema `{self.schema}` as "
-                              f"{target.user}: {_first_line(exc)} ({hint})") from None
+                              f"{target.user}: {first_line(exc)} ({hint})") from None
+
+    def _prepare_session(self, read_only: bool) -> None:
+        schema = exp.to_identifier(self.schema, quoted=True)
+        # Timestamps are compared as UTC TIMESTAMP (SPEC): TIMESTAMPTZ inputs convert in UTC.
+        self._catalog("SELECT set_config('TimeZone', 'UTC', false)")
+        # Staged twins and the views' SELECTs name project tables without a schema; they must
+        # resolve in the profile's schema alone, as they do on DuckDB.
+        self._catalog("SELECT set_config('search_path', %s, false)", [schema.sql("postgres")])
+        if read_only:
+            self._catalog("SELECT set_config('default_transaction_read_only', 'on', false)")
+        elif not self._catalog(_SCHEMA_EXISTS, [self.schema]):
+            # Checked first: CREATE SCHEMA IF NOT EXISTS needs the CREATE privilege on the
+            # database even when the schema is there. (IF: a concurrent build.)
+            self.execute(exp.Create(this=exp.Table(this=schema), kind="SCHEMA", exists=True))
 
     def lock_build(self) -> None:
         """Hold the schema's build lock until ``close``, or raise EngineError if another process
@@ -144,59 +148,49 @@ class PostgresEngine(Engine):
         every staged twin it finds, which would pull another running build's tables from under
         it.
         """
-        with self.con.cursor() as cur:
-            cur.execute(_BUILD_LOCK, [f"clg-metrics build {self.schema}"])
-            self._build_locked = bool(cur.fetchone()[0])
-            if not self._build_locked:
-                raise EngineError(f"schema `{self.schema}` at {_where(self.target)} is in use by another "
-                                  f"clg-metrics build (it holds the schema's advisory lock); wait for it to "
-                                  f"finish, or build into another schema")
+        self._build_locked = bool(self._catalog(_BUILD_LOCK, [f"clg-metrics build {self.schema}"])[0][0])
+        if not self._build_locked:
+            raise EngineError(f"schema `{self.schema}` at {_where(self.target)} is in use by another "
+                              f"clg-metrics build (it holds the schema's advisory lock); wait for it to "
+                              f"finish, or build into another schema")
 
     # -- statements ------------------------------------------------------------------------------
 
-    def execute(self, sql: str) -> None:
+    def _execute_sql(self, statement: str) -> int | None:
         with self.con.cursor() as cur:
-            cur.execute(sql)
+            cur.execute(statement)
+            return cur.rowcount if cur.rowcount >= 0 else None  # CREATE TABLE AS: "SELECT n"
 
-    def fetch(self, sql: str):
+    def _fetch_sql(self, query: str):
         with self.con.cursor() as cur:
-            cur.execute(sql)
+            cur.execute(query)
             if cur.description is None:
                 return [], []
             return [d.name for d in cur.description], cur.fetchall()
 
-    def columns(self, relation: str) -> list[str] | None:
-        schema, name = self._split(relation)
+    def _catalog(self, query: Any, params: list | None = None) -> list[tuple]:
+        """A catalog query with bind parameters; its rows (none for a statement)."""
         with self.con.cursor() as cur:
-            cur.execute(_COLUMNS_QUERY, [schema, name, _RELKINDS])
-            return [r[0] for r in cur.fetchall()] or None
+            cur.execute(query, params)
+            return cur.fetchall() if cur.description is not None else []
+
+    @contextmanager
+    def transaction(self):
+        with self.con.transaction():  # nested: a savepoint
+            yield
+
+    def columns(self, relation: str) -> list[str] | None:
+        return [r[0] for r in self._catalog(_COLUMNS_QUERY, [*self.split(relation), _RELKINDS])] or None
 
     def tables(self) -> list[str]:
         """Tables, views, materialized views and foreign tables of the schema, sorted by name."""
-        with self.con.cursor() as cur:
-            cur.execute(_TABLES_QUERY, [self.schema, _RELKINDS])
-            return sorted(r[0] for r in cur.fetchall())
+        return sorted(r[0] for r in self._catalog(_TABLES_QUERY, [self.schema, _RELKINDS]))
 
-    # -- materializing ---------------------------------------------------------------------------
+    def _kind(self, name: str, schema: str | None = None) -> str | None:
+        rows = self._catalog(_RELKIND_QUERY, [schema or self.schema, name, _RELKINDS])
+        return _DROP_KIND[rows[0][0]] if rows else None
 
-    def create_table_as(self, table: str, select_sql: str) -> int:
-        """Replace ``table`` in one transaction: if the SELECT fails, the old table is still there.
-
-        Views over the old table are dropped with it (CASCADE): PostgreSQL binds a view to the
-        table itself, not to its name, so such a view could not survive the replacement anyway.
-        """
-        with self.con.transaction(), self.con.cursor() as cur:
-            self._drop_any(cur, table)
-            cur.execute(f"CREATE TABLE {self.quote(table)} AS {select_sql}")
-            if cur.rowcount >= 0:  # the command tag "SELECT n" carries the row count
-                return cur.rowcount
-            cur.execute(f"SELECT count(*) FROM {self.quote(table)}")
-            return cur.fetchone()[0]
-
-    def create_view_as(self, view: str, select_sql: str) -> None:
-        with self.con.transaction(), self.con.cursor() as cur:
-            self._drop_any(cur, view)
-            cur.execute(f"CREATE VIEW {self.quote(view)} AS {select_sql}")
+    # -- loading ---------------------------------------------------------------------------------
 
     def load_relation(self, table: str, relation) -> int:
         """Create ``table`` with the relation's DuckDB types in PostgreSQL terms, then stream its
@@ -216,37 +210,28 @@ class PostgresEngine(Engine):
             if cast is not None:
                 cast_any = True
                 column = exp.cast(column, exp.DataType.build(cast, dialect="duckdb"))
-            selects.append(exp.alias_(column, name, quoted=True).sql("duckdb"))
+            selects.append(duckdb_expression(exp.alias_(column, name, quoted=True)))
         if cast_any:
-            relation = relation.project(", ".join(selects))
-        create = exp.Create(this=exp.Schema(this=self._table(table), expressions=definitions), kind="TABLE")
-        column_list = ", ".join(exp.to_identifier(n, quoted=True).sql("postgres") for n in names)
+            relation = relation.project(*selects)
+        create = exp.Create(this=exp.Schema(this=self.table(table), expressions=definitions), kind="TABLE")
+        columns = [exp.to_identifier(n, quoted=True) for n in names]
+        copy_rows = exp.Copy(this=exp.Schema(this=self.table(table), expressions=columns), kind=True,
+                             files=[exp.to_identifier("STDIN")])
         count = 0
-        with self.con.transaction(), self.con.cursor() as cur:
-            self._drop_any(cur, table)
-            cur.execute(create.sql("postgres"))
-            with cur.copy(f"COPY {self.quote(table)} ({column_list}) FROM STDIN") as copy:
-                for row in _rows(relation, COPY_BATCH_ROWS):
+        with self.transaction(), self.con.cursor() as cur:
+            self.drop_relation(table)
+            cur.execute(self.render(create))
+            with cur.copy(self.render(copy_rows)) as copy:
+                for row in rows_of(relation, COPY_BATCH_ROWS):
                     copy.write_row(row)
                     count += 1
         return count
 
-    def drop(self, relations: list[str]) -> None:
-        """Drop these tables or views, with whatever depends on them (CASCADE).
-
-        Views first: a staged view over a staged table then goes by itself, and a leftover list
-        in any order drops without tripping over a dependency.
-        """
-        with self.con.cursor() as cur:
-            kinds = {name: self._relkind(cur, name) for name in relations}
-            for name in sorted(kinds, key=lambda n: kinds[n] not in ("v", "m")):
-                self._drop_any(cur, name)
-
     # -- publishing --------------------------------------------------------------------------------
 
-    def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, str]] = ()) -> None:
-        """One transaction: each published table is replaced by its staged twin, then each view is
-        recreated over the new tables; readers see the old outputs until COMMIT.
+    def _before_publish(self, renames, views) -> list[tuple[str, str, str]]:
+        """Publishing is one transaction: each published table is replaced by its staged twin,
+        then each view is recreated over the new tables; readers see the old outputs until COMMIT.
 
         PostgreSQL binds a view to a table itself, not to its name, so the old tables must be
         dropped with CASCADE, taking every view over them along. Views this publish recreates come
@@ -258,46 +243,36 @@ class PostgresEngine(Engine):
         build's user and loses its grants and comments.
 
         A transaction-level advisory lock on the schema makes concurrent builds publish one
-        after the other.
+        after the other. Returns the dependent views to restore after the views.
         """
+        self._catalog(_PUBLISH_LOCK, [f"clg-metrics publish {self.schema}"])
         staged_names = {staged for staged, _ in renames} | {staged for staged, _, _ in views}
         replaced = [final for _, final in renames] + [final for _, final, _ in views]
-        try:
-            with self.con.transaction(), self.con.cursor() as cur:
-                cur.execute(_PUBLISH_LOCK, [f"clg-metrics publish {self.schema}"])
-                dependents = [v for v in self._dependent_views(cur, replaced)
-                              if v[0] != self.schema or v[1] not in staged_names | set(replaced)]
-                for staged, final in renames:
-                    self._drop_any(cur, final)
-                    new_name = exp.to_identifier(final, quoted=True).sql("postgres")
-                    cur.execute(f"ALTER TABLE {self.quote(staged)} RENAME TO {new_name}")
-                for staged, final, select_sql in views:
-                    self._drop_any(cur, staged)
-                    self._drop_any(cur, final)
-                    cur.execute(f"CREATE VIEW {self.quote(final)} AS {select_sql}")
-                self._restore_views(cur, dependents)
-        except psycopg.Error as exc:  # the transaction block has rolled back
-            raise BuildError(f"publishing the build failed, the previous outputs are kept: "
-                             f"{_first_line(exc)}") from None
+        return [v for v in self._dependent_views(replaced)
+                if v[0] != self.schema or v[1] not in staged_names | set(replaced)]
 
-    def _dependent_views(self, cur, names: list[str]) -> list[tuple[str, str, str]]:
+    def _after_publish(self, dependents: list[tuple[str, str, str]]) -> None:
+        self._restore_views(dependents)
+
+    def _dependent_views(self, names: list[str]) -> list[tuple[str, str, str]]:
         """(schema, name, definition) of every view that depends, directly or through other
         views, on these relations of the schema; dependencies first."""
         if not names:
             return []
-        cur.execute(_DEPENDENT_VIEWS, [self.schema, names])
-        return [(schema, name, definition) for schema, name, definition in cur.fetchall()]
+        return [(schema, name, definition) for schema, name, definition in
+                self._catalog(_DEPENDENT_VIEWS, [self.schema, names])]
 
-    def _restore_views(self, cur, dependents: list[tuple[str, str, str]]) -> None:
+    def _restore_views(self, dependents: list[tuple[str, str, str]]) -> None:
         """Recreate dropped views, each under a savepoint so that one that no longer fits stays
-        dropped without failing the publish."""
+        dropped without failing the publish. The definition is PostgreSQL's own text
+        (pg_get_viewdef), composed with psycopg's SQL composition rather than re-parsed."""
         for schema, name, definition in dependents:
-            if self._relkind_in(cur, schema, name) is not None:  # recreated already (or taken)
+            if self._kind(name, schema) is not None:  # recreated already (or taken)
                 continue
             try:
                 with self.con.transaction():
-                    cur.execute(f"CREATE VIEW {exp.table_(name, db=schema, quoted=True).sql('postgres')} "
-                                f"AS {definition}")
+                    self._catalog(sql.SQL("CREATE VIEW {} AS {}").format(sql.Identifier(schema, name),
+                                                                          sql.SQL(definition)))
             except psycopg.Error:
                 continue
 
@@ -320,7 +295,8 @@ class PostgresEngine(Engine):
         else:
             source = context.data_sources.add_postgres(name=name, connection_string=url)
         self._gx_sources.append(source)
-        asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
+        asset_name = f"r{index}"
+        asset = source.add_table_asset(name=asset_name, table_name=table.name, schema_name=table.db or None)
         return asset.add_batch_definition_whole_table("all").get_batch()
 
     def sqlalchemy_url(self) -> str:
@@ -364,108 +340,11 @@ class PostgresEngine(Engine):
             self._build_locked = False
         self.con.close()
 
-    # -- helpers -----------------------------------------------------------------------------------
-
-    def _split(self, relation: str) -> tuple[str, str]:
-        parts = relation.split(".")
-        return (parts[-2], parts[-1]) if len(parts) > 1 else (self.schema, parts[-1])
-
-    def _table(self, name: str) -> exp.Table:
-        return exp.table_(name, db=self.schema, quoted=True)
-
-    def _relkind(self, cur, name: str) -> str | None:
-        return self._relkind_in(cur, self.schema, name)
-
-    @staticmethod
-    def _relkind_in(cur, schema: str, name: str) -> str | None:
-        cur.execute(_RELKIND_QUERY, [schema, name, _RELKINDS])
-        row = cur.fetchone()
-        return row[0] if row else None
-
-    def _drop_any(self, cur, name: str) -> None:
-        """Drop whatever table or view holds ``name`` in the schema, with its dependent views."""
-        kind = self._relkind(cur, name)
-        if kind is not None:
-            cur.execute(f"DROP {_DROP_KIND[kind]} {self.quote(name)} CASCADE")
-
-
-# -- DuckDB types in PostgreSQL terms ----------------------------------------------------------------
-
-_T = exp.DataType.Type
-_WIDENED = {
-    _T.UTINYINT: "SMALLINT", _T.USMALLINT: "INTEGER", _T.UINT: "BIGINT",
-    _T.UBIGINT: "NUMERIC(20, 0)", _T.INT128: "NUMERIC(39, 0)", _T.UINT128: "NUMERIC(39, 0)",
-    _T.TIMESTAMP_S: "TIMESTAMP", _T.TIMESTAMP_MS: "TIMESTAMP", _T.TIMESTAMP_NS: "TIMESTAMP",
-    _T.TIMESTAMPNTZ: "TIMESTAMP", _T.NULL: "TEXT", _T.UNKNOWN: "TEXT",
-}
-if hasattr(_T, "BIGNUM"):  # DuckDB's arbitrary-precision integer (VARINT before 1.4)
-    _WIDENED[_T.BIGNUM] = "NUMERIC"
-# Same type on both sides, and psycopg writes the Python value DuckDB gives in a form PostgreSQL reads.
-_KEPT = {
-    _T.BOOLEAN, _T.SMALLINT, _T.INT, _T.BIGINT, _T.FLOAT, _T.DOUBLE, _T.DECIMAL,
-    _T.VARCHAR, _T.TEXT, _T.CHAR, _T.DATE, _T.TIME, _T.TIMESTAMP,
-    _T.UUID, _T.VARBINARY, _T.BLOB, _T.BINARY, _T.JSON,
-}
-# Read as DuckDB's text of the value, which PostgreSQL parses: (PostgreSQL type, DuckDB cast).
-# Time zone aware values: DuckDB needs pytz to make Python objects of them, and its text keeps the
-# offset. INTERVAL: the Python timedelta would turn a month into 30 days.
-_AS_TEXT = {
-    _T.TIMESTAMPTZ: ("TIMESTAMPTZ", "VARCHAR"), _T.TIMETZ: ("TIMETZ", "VARCHAR"),
-    _T.INTERVAL: ("INTERVAL", "VARCHAR"), _T.BIT: ("VARBIT", "VARCHAR"), _T.ENUM: ("TEXT", "VARCHAR"),
-}
-_NESTED = {_T.STRUCT, _T.MAP, _T.UNION, _T.OBJECT}
-_LISTS = {_T.ARRAY, _T.LIST}
-
-
-def postgres_type(duckdb_type: str) -> tuple[exp.DataType, str | None]:
-    """The PostgreSQL column type for a DuckDB type, and the DuckDB type to cast values to before
-    they are read (None: read them as they are). Anything unknown travels as text."""
-    try:
-        data_type = exp.DataType.build(duckdb_type, dialect="duckdb")
-    except (ParseError, TokenError, ValueError):
-        return exp.DataType.build("TEXT"), "VARCHAR"
-    return _convert(data_type)
-
-
-def _convert(data_type: exp.DataType) -> tuple[exp.DataType, str | None]:
-    kind = data_type.this
-    if kind == _T.TINYINT:  # PostgreSQL has no 1-byte integer
-        return exp.DataType.build("SMALLINT"), None
-    if kind in _KEPT:
-        return data_type, None
-    if kind in _WIDENED:
-        return exp.DataType.build(_WIDENED[kind], dialect="postgres"), None
-    if kind in _AS_TEXT:
-        pg_type, cast = _AS_TEXT[kind]
-        return exp.DataType.build(pg_type, dialect="postgres", udt=True), cast
-    if kind in _LISTS and len(data_type.expressions) == 1:  # DuckDB's fixed size, INTEGER[3], is dropped
-        element, cast = _convert(data_type.expressions[0])
-        if cast is None and element.this not in _LISTS and element.this not in _NESTED | {_T.JSON}:
-            return exp.DataType(this=_T.ARRAY, expressions=[element], nested=True), None
-    if kind in _NESTED or kind in _LISTS:
-        return exp.DataType.build("JSON"), "JSON"
-    return exp.DataType.build("TEXT"), "VARCHAR"
-
-
-def _rows(relation, size: int):
-    """The relation's rows, a batch at a time over one run (DuckDB 2 has ``iter_rows``; 1.x
-    relations keep their result and page it with ``fetchmany``)."""
-    if getattr(type(relation), "iter_rows", None) is not None:
-        yield from relation.iter_rows(size)
-        return
-    while batch := relation.fetchmany(size):  # pragma: no cover - DuckDB 1.x
-        yield from batch
-
 
 # -- connection errors -------------------------------------------------------------------------------
 
 def _where(target: PostgresTarget) -> str:
     return f"{target.host}:{target.port}/{target.dbname}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 _REASON = re.compile(r'^(?:.*\bfailed:\s*)?(?:FATAL:\s*)?(?P<reason>.+)$')
