@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, StrictInt, model_validator
 
 from .checks.catalog import CheckDecl
 from .conditions import (CONDITION_KEYS, AllCondition, AnyCondition, Condition, EventCondition,  # noqa: F401
-                         MilestoneCondition, Within, kind_of, walk)
+                         MilestoneCondition, SegmentCondition, Window, Within, kind_of, walk)
 from .conditions import ALL_KINDS as _ALL_KINDS
 from .conditions.base import WITHIN_UNITS  # noqa: F401
 from .spec_base import (IDENTIFIER_PATTERN, RELATION_PATTERN, ColumnName, Grain, Identifier,  # noqa: F401
@@ -96,6 +96,35 @@ class CustomersSource(_Model):
     checks: list[CheckDecl] = Field(default_factory=list)
 
 
+class Segment(_Model):
+    """A named group of customers, as of the build's ``as_of`` (SPEC §4)."""
+
+    segment: Identifier
+    description: Text | None = None
+    when: SegmentCondition
+
+
+class Cohorts(_Model):
+    """``cohorts: {per: week | month, within: {days: 30}}``: signup cohorts and their window."""
+
+    per: Literal["week", "month"] = "month"
+    within: Window = Window(days=30)
+
+
+class WinBack(_Model):
+    inactive_days: float = Field(default=14, ge=0, le=36_500)
+
+
+class Analysis(_Model):
+    """``analysis:`` settings of the CLG tables (SPEC §4, §5); every key optional."""
+
+    benchmark: Identifier | None = None  # default: the first segment
+    cohorts: Cohorts = Cohorts()
+    trend: Grain = "week"
+    win_back: WinBack = WinBack()
+    value_milestone: Identifier | None = None  # SPEC §5; default: the journey's last milestone
+
+
 class Journey(_Model):
     """One journey file: a customer job, its sources and its milestones, phase by phase."""
 
@@ -106,6 +135,15 @@ class Journey(_Model):
     customers: CustomersSource | None = None
     order: Order = "sequential"
     phases: list[Phase] = Field(default_factory=list)
+    segments: list[Segment] = Field(default_factory=list)
+    analysis: Analysis = Analysis()
+
+    @property
+    def benchmark(self) -> str | None:
+        """The segment success gaps compare with: ``analysis.benchmark``, else the first segment."""
+        if self.analysis.benchmark is not None:
+            return self.analysis.benchmark
+        return self.segments[0].segment if self.segments else None
 
     @property
     def milestones(self) -> list[tuple[Phase, Milestone]]:

@@ -34,23 +34,9 @@ class EventSource:
         """The staged expression a filter or ``distinct`` key names: a column, else a JSON property."""
         if key in CANONICAL:
             return col(key)
-        if self.columns is None or key in self.columns:
-            self.used[key] = None
-            return col(key)
-        if PROPERTIES in self.columns:
-            self.used[PROPERTIES] = None
-            path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
-            value: exp.Expr = exp.JSONExtractScalar(this=col(PROPERTIES), expression=path)
-            # JSON values come out as text; compared with a number or a boolean they are cast to it,
-            # because engines differ on comparing text with numbers (PostgreSQL refuses to)
-            if isinstance(sample, bool):
-                value = exp.cast(value, exp.DataType.Type.BOOLEAN)
-            elif isinstance(sample, (int, float)):
-                value = exp.cast(value, exp.DataType.Type.DOUBLE)
-            return value
-        hint = did_you_mean(key, self.columns) or "columns: " + ", ".join(self.columns)
-        raise CompileError(f"`{key}` is not a column of `{self.relation}` and it has no JSON `properties` "
-                           f"column ({hint})")
+        resolved = column_or_property(self.relation, self.columns, key, sample)
+        self.used[key if self.columns is None or key in self.columns else PROPERTIES] = None
+        return resolved
 
     def staging_query(self, as_of: datetime) -> exp.Select:
         """SELECT the canonical and used columns of the source, events at or before ``as_of`` only."""
@@ -71,6 +57,26 @@ class EventSource:
         conditions = [exp.Not(this=exp.Is(this=source[n].copy(), expression=exp.null())) for n in CANONICAL]
         conditions.append(exp.LTE(this=occurred.copy(), expression=timestamp(as_of)))
         return exp.select(*projections).from_(relation_table(self.relation), copy=False).where(exp.and_(*conditions), copy=False)
+
+
+def column_or_property(relation: str, columns: list[str] | None, key: str, sample: Any = None) -> exp.Expr:
+    """What a filter key names in a relation: its column, else a key of its JSON ``properties``.
+
+    JSON values come out as text; compared with a number or a boolean they are cast to it,
+    because engines differ on comparing text with numbers (PostgreSQL refuses to).
+    """
+    if columns is None or key in columns:
+        return col(key)
+    if PROPERTIES in columns:
+        path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
+        value: exp.Expr = exp.JSONExtractScalar(this=col(PROPERTIES), expression=path)
+        if isinstance(sample, bool):
+            value = exp.cast(value, exp.DataType.Type.BOOLEAN)
+        elif isinstance(sample, (int, float)):
+            value = exp.cast(value, exp.DataType.Type.DOUBLE)
+        return value
+    hint = did_you_mean(key, columns) or "columns: " + ", ".join(columns)
+    raise CompileError(f"`{key}` is not a column of `{relation}` and it has no JSON `properties` column ({hint})")
 
 
 def relation_table(name: str) -> exp.Table:

@@ -29,7 +29,8 @@ from sqlglot import exp
 from ..conditions import EventCondition, walk
 from ..spec import Journey
 from .events import EventSource, relation_table
-from .sqlfns import all_of, any_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
+from .segments import leaf_state, segment_leaves, state_columns
+from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,17 @@ def reached_column(index: int) -> str:
     return f"r_{index}"
 
 
+# Per customer, the first and the latest event of any name at or before as_of (SPEC §4: the
+# cohort anchor without a signup, and win_back's last_seen_at).
+EVENT_SPAN = ("first_event_at", "last_event_at")
+
+
+def progress_columns(journey: Journey) -> list[str]:
+    """The columns of a journey's progress model, in order."""
+    return (["customer_id", "signed_up_at"] + [reached_column(i) for i in range(1, len(journey.milestones) + 1)]
+            + [*EVENT_SPAN] + state_columns(journey))
+
+
 class JourneyCompiler:
     """Builds the progress query of one journey; pure (no connection), dialect-free."""
 
@@ -115,7 +127,7 @@ class JourneyCompiler:
         return condition.moment(_Moments(self.index, table), prefix)
 
     def _predicate(self, leaf: _Leaf) -> exp.Expr:
-        return leaf.condition.predicate(self.events, self.sql_dialect)
+        return leaf.condition.event_predicate(self.events, self.sql_dialect)
 
     def _leaf_aggregates(self, leaves: list[_Leaf], source: str, keys: list[exp.Expr],
                          key_names: list[str]) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
@@ -153,8 +165,9 @@ class JourneyCompiler:
                       for leaf in self._leaves(m.reached_when, f"l{i}")]
         periodic = {i: self._leaves(m.reached_when, f"l{i}") for i, m in enumerate(self.milestones, 1)
                     if m.effective_per is not None}
+        segment = segment_leaves(self.journey)
         # Leaf predicates register the source columns they use; build them before the staging query.
-        for leaf in cumulative + [leaf for leaves in periodic.values() for leaf in leaves]:
+        for leaf in cumulative + [leaf for leaves in periodic.values() for leaf in leaves] + segment:
             self._predicate(leaf)
             if leaf.condition.distinct:
                 self.events.resolve(leaf.condition.distinct)
@@ -165,6 +178,15 @@ class JourneyCompiler:
             self._restrict_to_affected()
 
         agg, distinct = self._leaf_aggregates(cumulative, "ev", [col("customer_id")], ["customer_id"])
+        agg = agg.select(exp.alias_(exp.Min(this=col("occurred_at")), EVENT_SPAN[0], quoted=True),
+                         exp.alias_(exp.Max(this=col("occurred_at")), EVENT_SPAN[1], quoted=True), copy=False)
+        state_from: list[tuple[str, str]] = []  # (relation, column) of every segment state column
+        for leaf in segment:
+            value = self.events.resolve(leaf.condition.distinct) if leaf.condition.distinct else None
+            direct, two_step = leaf_state(leaf, self._predicate(leaf), value,
+                                          lambda name, query: self.ctes.append((name, query)), cte_table)
+            agg = agg.select(*direct, copy=False)
+            state_from += [("agg", d.alias) for d in direct] + two_step
         self.ctes.append(("agg", agg))
         self.ctes.extend(distinct)
 
@@ -172,15 +194,15 @@ class JourneyCompiler:
                           exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
         base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None], copy=False)
         base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct], copy=False)
+        base = base.select(*[col(c, "agg") for c in EVENT_SPAN], *[col(c, t) for t, c in state_from], copy=False)
         base = base.from_(cte_table("agg"), copy=False)
         if self.journey.customers is not None:
             base = base.join(cte_table("cust"), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
                              join_type="FULL OUTER", copy=False)
-        for leaf in cumulative:
-            if leaf.condition.distinct:
-                name = f"dn_{leaf.alias}"
-                base = base.join(cte_table(name), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
-                                 join_type="LEFT", copy=False)
+        joined = [f"dn_{leaf.alias}" for leaf in cumulative if leaf.condition.distinct]
+        for name in joined + [t for t, _ in state_from if t != "agg"]:
+            base = base.join(cte_table(name), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
+                             join_type="LEFT", copy=False)
         self.ctes.append(("s0", base))
 
         for i, leaves in periodic.items():
@@ -189,13 +211,10 @@ class JourneyCompiler:
         for name in self.journey.evaluation_order():
             stage = self._milestone_stage(self.index[name], stage)
 
-        final = exp.select(col("customer_id"), col("signed_up_at"))
-        final = final.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
-        final = final.from_(cte_table(stage), copy=False)
+        columns = progress_columns(self.journey)
+        final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
         if self.incremental is not None:
-            kept = exp.select(col("customer_id"), col("signed_up_at"))
-            kept = kept.select(*[col(reached_column(i)) for i in self.index.values()], copy=False)
-            kept = kept.from_(exp.to_table(self.incremental.previous), copy=False).where(
+            kept = exp.select(*[col(c) for c in columns]).from_(exp.to_table(self.incremental.previous), copy=False).where(
                 exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
             final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:

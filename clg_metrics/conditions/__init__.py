@@ -1,4 +1,5 @@
-"""Condition kinds: one module per kind, all listed once in ``REACHED_WHEN_KINDS``.
+"""Condition kinds: one module per kind, all listed once in ``REACHED_WHEN_KINDS`` (milestones'
+``reached_when``, SPEC §2) or ``SEGMENT_KINDS`` (segments' ``when``, SPEC §4).
 
 The loader (union tags, hints), the compiler (leaves, moments) and the checks (event names) walk
 conditions through this registry and the methods of ``base.ConditionKind``, never through
@@ -11,14 +12,19 @@ from typing import Annotated, Any, Union
 
 from pydantic import BaseModel, Discriminator, Tag
 
-from .base import (WITHIN_UNITS, ConditionKind, Modifiers, MomentContext, Within, child_alias, no_nested_modifiers,
+from .base import (WITHIN_UNITS, ConditionKind, Modifiers, MomentContext, Window, Within, child_alias,
+                   no_nested_modifiers,
                    walk)
 from .boolean import AllCondition, AnyCondition
 from .event import EventCondition, EventFilter
 from .milestone import MilestoneCondition
+from .segment import (STATUSES, SegmentAll, SegmentAny, SegmentContext, SegmentCustomer, SegmentEvent, SegmentKind,
+                      SegmentMilestone, SegmentNot, SegmentSignedUp)
 
 # The kinds of `reached_when`, in the order their keys are listed in messages.
 REACHED_WHEN_KINDS: tuple[type[ConditionKind], ...] = (EventCondition, AllCondition, AnyCondition, MilestoneCondition)
+SEGMENT_KINDS: tuple[type[ConditionKind], ...] = (SegmentEvent, SegmentMilestone, SegmentCustomer, SegmentSignedUp,
+                                                  SegmentAll, SegmentAny, SegmentNot)
 
 
 def kind_keys(kinds: tuple[type[ConditionKind], ...]) -> tuple[str, ...]:
@@ -61,16 +67,20 @@ def kind_of(value: Any, kinds: tuple[type[ConditionKind], ...]) -> type[Conditio
 
 
 Condition = condition_union(REACHED_WHEN_KINDS)
-for _kind in REACHED_WHEN_KINDS:
-    _kind.model_rebuild(_types_namespace={"Condition": Condition})
+SegmentCondition = condition_union(SEGMENT_KINDS)
+for _kind in REACHED_WHEN_KINDS + SEGMENT_KINDS:
+    _kind.model_rebuild(_types_namespace={"Condition": Condition, "SegmentCondition": SegmentCondition})
 
+ALL_KINDS: tuple[type[ConditionKind], ...] = REACHED_WHEN_KINDS + SEGMENT_KINDS
 CONDITION_KEYS = kind_keys(REACHED_WHEN_KINDS)
 # Keys under which a condition (or a list of them) is written: union tags follow these in
 # pydantic's error locations.
-CONDITION_FIELDS = ("reached_when",) + tuple(f for k in REACHED_WHEN_KINDS for f in k.CHILD_FIELDS)
-ALL_KINDS: tuple[type[ConditionKind], ...] = REACHED_WHEN_KINDS
+CONDITION_FIELDS = tuple(dict.fromkeys(("reached_when", "when") + tuple(
+    k.model_fields[f].alias or f for k in ALL_KINDS for f in k.CHILD_FIELDS)))
 
-__all__ = ["ALL_KINDS", "AllCondition", "AnyCondition", "CONDITION_FIELDS", "CONDITION_KEYS", "Condition",
+__all__ = ["SEGMENT_KINDS", "STATUSES", "SegmentAll", "SegmentAny", "SegmentCondition", "SegmentContext",
+           "SegmentCustomer", "SegmentEvent", "SegmentKind", "SegmentMilestone", "SegmentNot", "SegmentSignedUp",
+           "ALL_KINDS", "AllCondition", "AnyCondition", "CONDITION_FIELDS", "CONDITION_KEYS", "Condition",
            "ConditionKind", "EventCondition", "EventFilter", "MilestoneCondition", "Modifiers", "MomentContext",
-           "REACHED_WHEN_KINDS", "WITHIN_UNITS", "Within", "child_alias", "condition_union", "kind_fields",
+           "REACHED_WHEN_KINDS", "WITHIN_UNITS", "Window", "Within", "child_alias", "condition_union", "kind_fields",
            "kind_keys", "kind_of", "no_nested_modifiers", "walk"]

@@ -48,10 +48,11 @@ class ConditionKind(SpecModel):
         out: list[tuple[tuple, ConditionKind]] = []
         for name in self.CHILD_FIELDS:
             value = getattr(self, name)
+            key = type(self).model_fields[name].alias or name  # as written in YAML (`not`, not `not_`)
             if isinstance(value, list):
-                out += [((name, i), child) for i, child in enumerate(value)]
+                out += [((key, i), child) for i, child in enumerate(value)]
             elif value is not None:
-                out.append(((name,), value))
+                out.append(((key,), value))
         return out
 
     @property
@@ -81,17 +82,16 @@ def walk(node: ConditionKind, alias: str = "", loc: tuple = ()) -> Iterator[tupl
         yield from walk(child, child_alias(alias, position), loc + below)
 
 
-class Within(SpecModel):
-    """``within: {days: D, of: signup | previous | MILESTONE}``: a deadline after an anchor."""
+class Window(SpecModel):
+    """``{days|hours|minutes|seconds: D}``: a length of time in one unit."""
 
     days: StrictInt | None = Field(default=None, ge=0)
     hours: StrictInt | None = Field(default=None, ge=0)
     minutes: StrictInt | None = Field(default=None, ge=0)
     seconds: StrictInt | None = Field(default=None, ge=0)
-    of: Identifier
 
     @model_validator(mode="after")
-    def _one_unit(self) -> Within:
+    def _one_unit(self):
         given = [u for u in WITHIN_UNITS if getattr(self, u) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of `days`, `hours`, `minutes`, `seconds`")
@@ -104,6 +104,19 @@ class Within(SpecModel):
     @property
     def amount(self) -> int:
         return getattr(self, self.unit)
+
+    @property
+    def microseconds(self) -> int:
+        return self.amount * _US_PER_UNIT[self.unit]
+
+
+_US_PER_UNIT = {"days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000, "seconds": 1_000_000}
+
+
+class Within(Window):
+    """``within: {days: D, of: signup | previous | MILESTONE}``: a deadline after an anchor."""
+
+    of: Identifier
 
 
 class Modifiers(SpecModel):

@@ -46,7 +46,7 @@ class EventFilter(SpecModel):
         names = [self.event] if isinstance(self.event, str) else self.event
         return tuple(dict.fromkeys(names))
 
-    def predicate(self, source: EventSource, sql_dialect: str) -> exp.Expr:
+    def event_predicate(self, source: EventSource, sql_dialect: str) -> exp.Expr:
         """Which staged events the leaf counts: its event name(s) and its ``where``.
 
         A ``where`` string is parsed in the project's ``sql_dialect`` whatever the target: it is

@@ -18,7 +18,7 @@ COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("signed_up_at", 
 
 def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     selects = []
-    for journey, table in journeys:
+    for journey, table, *_ in journeys:
         milestones = journey.milestones
         count = len(milestones)
         reached = [exp.Case(ifs=[exp.If(this=is_not_null(col(reached_column(i))), true=exp.Literal.number(1))],

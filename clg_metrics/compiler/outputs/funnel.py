@@ -21,7 +21,7 @@ COLUMNS = (("journey", T.VARCHAR), ("milestone_index", T.INT), ("phase", T.VARCH
 def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     """One row per journey × milestone: customers reached, conversion, drop-off, median time."""
     selects = []
-    for journey, table in journeys:
+    for journey, table, *_ in journeys:
         count = len(journey.milestones)
         if not count:
             continue

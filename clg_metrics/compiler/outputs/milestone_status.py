@@ -19,7 +19,7 @@ COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("phase", T.VARCH
 def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     """The wide progress row unpivoted with one pass: a CROSS JOIN with the milestones' VALUES."""
     selects = []
-    for journey, table in journeys:
+    for journey, table, *_ in journeys:
         if not journey.milestones:
             continue
         reached = by_index(journey, lambda i: col(reached_column(i), "w"))

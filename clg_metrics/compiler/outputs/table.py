@@ -4,14 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Callable
+from typing import Callable, NamedTuple
 
 from sqlglot import exp
 
 from ...spec import Journey
 
-# A journey whose progress model is built, with the table that model is read from.
-BuiltJourney = tuple[Journey, str]
+
+class BuiltJourney(NamedTuple):
+    """A journey whose progress model is built, with the table that model is read from."""
+
+    journey: Journey
+    table: str
+    customer_columns: list[str] | None = None  # the customers source's columns, when known
+    sql_dialect: str = "duckdb"  # what the journey's filter strings are written in
 
 
 @dataclass(frozen=True)

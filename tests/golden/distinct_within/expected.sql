@@ -41,7 +41,9 @@ WITH __clg_ev AS NOT MATERIALIZED (
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'export' AND (
         "format" IN ('csv', 'xlsx')
-      )) AS "l3_1"
+      )) AS "l3_1",
+    MIN("occurred_at") AS "first_event_at",
+    MAX("occurred_at") AS "last_event_at"
   FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
@@ -59,7 +61,9 @@ WITH __clg_ev AS NOT MATERIALIZED (
     COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
     cust."signed_up_at" AS "signed_up_at",
     agg."l3_1",
-    dn_l1."l1"
+    dn_l1."l1",
+    agg."first_event_at",
+    agg."last_event_at"
   FROM __clg_agg AS agg
   FULL OUTER JOIN __clg_cust AS cust
     ON agg."customer_id" = cust."customer_id"
@@ -175,5 +179,7 @@ SELECT
   "signed_up_at",
   "r_1",
   "r_2",
-  "r_3"
+  "r_3",
+  "first_event_at",
+  "last_event_at"
 FROM __clg_s_3 AS s_3

@@ -53,7 +53,9 @@ WITH __clg_ev AS NOT MATERIALIZED (
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'review') AS "l7_1_1",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'referral') AS "l7_1_2"
+      "event_name" = 'referral') AS "l7_1_2",
+    MIN("occurred_at") AS "first_event_at",
+    MAX("occurred_at") AS "last_event_at"
   FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
@@ -70,7 +72,9 @@ WITH __clg_ev AS NOT MATERIALIZED (
     agg."l4_2",
     agg."l7_1_0",
     agg."l7_1_1",
-    agg."l7_1_2"
+    agg."l7_1_2",
+    agg."first_event_at",
+    agg."last_event_at"
   FROM __clg_agg AS agg
   FULL OUTER JOIN __clg_cust AS cust
     ON agg."customer_id" = cust."customer_id"
@@ -324,5 +328,7 @@ SELECT
   "r_4",
   "r_5",
   "r_6",
-  "r_7"
+  "r_7",
+  "first_event_at",
+  "last_event_at"
 FROM __clg_s_7 AS s_7
