@@ -1,0 +1,76 @@
+"""Plan: which models this build runs, and for each journey a full or an incremental build."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlglot import exp
+
+from ..compiler.journey import Incremental, progress_columns
+from ..context import Context
+from ..engines import Engine
+from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query
+from ..models import OUTPUTS, Dag, Model, progress_model_name
+from .run import BuildRun
+
+
+def selected_models(ctx: Context, dag: Dag) -> list[Model]:
+    """The models ``--select`` asks for (with everything upstream), in build order."""
+    selected = ctx.selected_journeys()
+    if selected is None:
+        return dag.ordered()
+    wanted = dag.upstream({progress_model_name(j) for j in selected} | set(OUTPUTS))
+    return [m for m in dag.ordered() if m.name in wanted]
+
+
+def has_current_progress(engine: Engine, journey) -> bool:
+    """The journey's published progress table exists with exactly the columns its definition gives."""
+    columns = engine.columns(progress_model_name(journey.journey))
+    return columns is not None and set(columns) == set(progress_columns(journey))
+
+
+def reusable_progress_tables(ctx: Context, engine: Engine) -> set[str]:
+    """Journeys not selected whose published progress table still fits their definition."""
+    selected = ctx.selected_journeys()
+    if selected is None:
+        return set()
+    return {j.name for j in ctx.project.journeys if j.name not in selected and has_current_progress(engine, j.journey)}
+
+
+def previous_states(engine: Engine) -> dict[str, JourneyState]:
+    """The last build's clg_state rows, by journey."""
+    if STATE_TABLE not in engine.tables():
+        return {}
+    names = [n for n, _ in STATE_COLUMNS][:-1]
+    query = exp.select(*[exp.column(n, quoted=True) for n in names]).from_(
+        exp.table_(STATE_TABLE, db=engine.schema, quoted=True))
+    _, rows = engine.fetch(query)
+    return {r[0]: JourneyState(*r) for r in rows}
+
+
+def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bool) -> None:
+    """Decide, per journey, between a full and an incremental build (see incremental.py); the
+    journey models in ``models`` are replaced by their incremental compilation where chosen."""
+    ctx, engine = run.ctx, run.engine
+    config = ctx.project.config.incremental
+    previous = previous_states(engine)
+    cutoff = cutoff_for(ctx.as_of, timedelta(hours=config.lookback_hours))
+    for index, model in enumerate(models):
+        if model.kind != "journey":
+            continue
+        journey = ctx.project.journey(model.journey).journey
+        state = previous.get(journey.journey)
+        cutoffs = [cutoff] + ([state.cutoff] if state else [])
+        _, rows = engine.fetch(fingerprint_query(journey, run.physical(journey.events.from_.lower()), cutoffs))
+        values = rows[0]
+        fresh = (int(values[0]), str(values[1] or "0"))
+        old = (int(values[2]), str(values[3] or "0")) if state else None
+        checksum = dag.checksum(model.name)
+        mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey),
+                      full_refresh or not config.enabled)
+        if mode == "incremental":
+            previous_table = f"{engine.schema}.{model.name}"
+            models[index] = dag.recompile(journey.journey, Incremental(previous_table, state.cutoff))
+        models[index].mode = mode
+        run.states.append(JourneyState(journey.journey, checksum, ctx.as_of, cutoff, *fresh,
+                                       "incremental" if mode == "incremental" else "full"))
