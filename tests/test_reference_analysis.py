@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+from hypothesis import HealthCheck, given, settings
+
 from reference_analysis import ANALYSIS_TABLES, evaluate_all, evaluate_analysis
 from reference_evaluator import evaluate
+from strategies import scenarios
+
+try:
+    from clg_metrics.spec import Journey as SpecJourney
+except ImportError:  # the system python may not have the package installed
+    SpecJourney = None
 
 AS_OF = datetime(2024, 4, 30)
 
@@ -427,3 +435,33 @@ def test_evaluate_all_has_both_sets_and_no_segments_means_only_all():
     empty = evaluate_all(j, [], None, AS_OF)  # an empty journey: zero counts, no error
     assert empty["segment_funnel"][0]["customers_reached"] == 0
     assert all(empty[t] == [] for t in ANALYSIS_TABLES if t != "segment_funnel")
+
+
+# ----------------------------------------------------------------------------- strategies
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios(with_analysis=True))
+def test_analysis_strategies_give_sane_results(scenario):
+    journey_doc, events, customers, as_of = scenario
+    if SpecJourney is not None and "segments" in SpecJourney.model_fields:
+        SpecJourney.model_validate(journey_doc)  # once the spec knows SPEC §4: the strategies give valid journeys
+    assert customers is None or all("plan" in row for row in customers)
+    out = evaluate_all(journey_doc, events, customers, as_of)
+    present = {r["customer_id"] for r in out["customer_progress"]}
+    assert {r["customer_id"] for r in out["segment_members"]} <= present
+    assert {r["segment"] for r in out["segment_members"]} <= {s["segment"] for s in journey_doc.get("segments", [])}
+    assert [{k: v for k, v in r.items() if k != "segment"} for r in out["segment_funnel"]
+            if r["segment"] == "all"] == out["funnel"]
+    n_segments = len(journey_doc.get("segments", [])) + 1
+    assert len(out["segment_funnel"]) == n_segments * len(out["funnel"])
+    assert len(out["success_gaps"]) == n_segments * max(len(out["funnel"]) - 1, 0)
+    for row in out["success_gaps"]:
+        assert row["customers_converted"] + row["dropped"] == row["customers_at_from"]
+        assert 0 <= row["still_in_progress"] <= row["dropped"]
+        if row["segment"] == row["benchmark_segment"] and row["gap_customers"] is not None:
+            assert row["gap_customers"] == 0.0
+    for row in out["win_back"]:
+        assert row["customer_id"] in present and row["last_seen_at"] <= as_of
+    for row in out["cohort_funnel"]:
+        assert row["customers_reached_within"] <= row["customers_reached"] <= row["cohort_size"]
