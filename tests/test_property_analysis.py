@@ -13,12 +13,12 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from hypothesis import HealthCheck, given, settings
-
-from clg_metrics.compiler import OUTPUT_NAMES
 from conftest import run_journey_on_duckdb
+from hypothesis import HealthCheck, given, settings
 from reference_analysis import ANALYSIS_TABLES, evaluate_analysis
 from strategies import scenarios
+
+from clg_metrics.compiler import OUTPUT_NAMES
 
 PRESENT = tuple(t for t in ANALYSIS_TABLES if t in OUTPUT_NAMES)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from hypothesis import HealthCheck, given, settings
-
 from reference_analysis import ANALYSIS_TABLES, evaluate_all, evaluate_analysis
 from reference_evaluator import evaluate
 from strategies import scenarios
