@@ -15,14 +15,26 @@ from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
                  "format": "VARCHAR", "value": "VARCHAR", "properties": "VARCHAR"}
+# the customers table always has these; any other key the rows carry becomes a VARCHAR column
+CUSTOMER_COLUMNS = {"customer_id": "BIGINT", "signed_up_at": "TIMESTAMP", "plan": "VARCHAR"}
+
+
+def customer_columns(customers: list[dict]) -> dict[str, str]:
+    """The columns of the ``customers`` table for these rows: CUSTOMER_COLUMNS, then extra keys."""
+    columns = dict(CUSTOMER_COLUMNS)
+    for row in customers:
+        for key in row:
+            columns.setdefault(key, "VARCHAR")
+    return columns
 
 
 def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,
                           as_of: datetime, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, list[dict]]:
     """Compile ``journey`` (a YAML-shaped dict) and run it on an in-memory DuckDB.
 
-    Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``;
-    the journey's sources are pointed at them. Returns the three output tables as row dicts.
+    Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``
+    (``customer_columns``); the journey's sources are pointed at them. Returns every output table
+    of the registry as row dicts.
     """
     doc = dict(journey)
     doc["events"] = {"from": "events"}
@@ -39,8 +51,9 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
     _insert(con, "events", list(EVENT_COLUMNS), events)
     if customers is not None:
-        con.execute("CREATE TABLE customers (customer_id BIGINT, signed_up_at TIMESTAMP)")
-        _insert(con, "customers", ["customer_id", "signed_up_at"], customers)
+        columns = customer_columns(customers)
+        con.execute("CREATE TABLE customers (" + ", ".join(f"{c} {t}" for c, t in columns.items()) + ")")
+        _insert(con, "customers", list(columns), customers)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
@@ -148,7 +161,7 @@ def _spark_inputs(engine, events, customers, progress_sql):
 
     view("events", EVENT_COLUMNS, events)
     if customers is not None:
-        view("customers", {"customer_id": "BIGINT", "signed_up_at": "TIMESTAMP"}, customers)
+        view("customers", customer_columns(customers), customers)
     progress = spark.sql(progress_sql).cache()
     progress.createOrReplaceTempView("progress")
     return progress

@@ -329,10 +329,15 @@ class _Customer:
         if not self.holds(condition, t, self.events_in(start, grain)):
             return False
         # and the inner condition held on the whole of each of the streak-1 periods before
-        for _ in range(streak - 1):
-            start = previous_period(start, grain)
+        return streak == 1 or self.period_qualifies(condition, grain, streak - 1, previous_period(start, grain))
+
+    def period_qualifies(self, condition: dict, grain: str, streak: int, start: datetime) -> bool:
+        """Does the period starting at ``start`` end a run of ``streak`` periods in each of which the
+        inner condition held on that period's events (at or before as_of) alone? (reading 5)"""
+        for _ in range(streak):
             if not self.holds(condition, self.as_of, self.events_in(start, grain)):
                 return False
+            start = previous_period(start, grain)
         return True
 
 
@@ -371,22 +376,8 @@ def evaluate(journey: dict, events: list[dict], customers: list[dict] | None,
     order = journey.get("order") or "sequential"
     milestones = _milestones(journey)
 
-    by_customer: dict[Any, list[dict]] = defaultdict(list)
-    for e in events:
-        if e.get("customer_id") is None or e.get("event_name") is None or e.get("occurred_at") is None:
-            continue
-        if e["occurred_at"] <= as_of:
-            by_customer[e["customer_id"]].append(e)
-
-    signed_up: dict[Any, datetime | None] = {}
-    for c in customers or []:
-        cid = c.get("customer_id")
-        if cid is None:
-            continue
-        s = c.get("signed_up_at")
-        if cid not in signed_up or (s is not None and (signed_up[cid] is None or s < signed_up[cid])):
-            signed_up[cid] = s
-
+    by_customer = counted_events(events, as_of)
+    signed_up = signups(customers)
     customer_ids = sorted(set(by_customer) | set(signed_up))
 
     status_rows: list[dict] = []
@@ -426,7 +417,38 @@ def evaluate(journey: dict, events: list[dict], customers: list[dict] | None,
             "days_since_progress": round2(days(as_of - current_at)) if current_at is not None else None,
         })
 
-    funnel_rows: list[dict] = []
+    funnel = funnel_rows(name, milestones, reached, customer_ids)
+    return {"milestone_status": status_rows, "customer_progress": progress_rows, "funnel": funnel}
+
+
+def counted_events(events: list[dict], as_of: datetime) -> dict[Any, list[dict]]:
+    """The events that count (reading 1), by customer_id."""
+    by_customer: dict[Any, list[dict]] = defaultdict(list)
+    for e in events:
+        if e.get("customer_id") is None or e.get("event_name") is None or e.get("occurred_at") is None:
+            continue
+        if e["occurred_at"] <= as_of:
+            by_customer[e["customer_id"]].append(e)
+    return by_customer
+
+
+def signups(customers: list[dict] | None) -> dict[Any, datetime | None]:
+    """Every non-null customer id of ``customers`` with its earliest non-null signed_up_at (reading 2)."""
+    signed_up: dict[Any, datetime | None] = {}
+    for c in customers or []:
+        cid = c.get("customer_id")
+        if cid is None:
+            continue
+        s = c.get("signed_up_at")
+        if cid not in signed_up or (s is not None and (signed_up[cid] is None or s < signed_up[cid])):
+            signed_up[cid] = s
+    return signed_up
+
+
+def funnel_rows(name: str, milestones: list[Milestone], reached: dict[Any, dict[str, datetime | None]],
+                customer_ids: list) -> list[dict]:
+    """SPEC §3 ``funnel`` over the given customers (reading 12); ``reached[cid][milestone]``."""
+    rows: list[dict] = []
     counts = [sum(reached[cid][m.name] is not None for cid in customer_ids) for m in milestones]
     for i, m in enumerate(milestones):
         row = {
@@ -448,9 +470,8 @@ def evaluate(journey: dict, events: list[dict], customers: list[dict] | None,
             row["pct_of_previous"] = pct(counts[i], counts[i - 1])
             row["dropped_from_previous"] = counts[i - 1] - counts[i]
             row["median_days_from_previous"] = round2(median(gaps)) if gaps else None
-        funnel_rows.append(row)
-
-    return {"milestone_status": status_rows, "customer_progress": progress_rows, "funnel": funnel_rows}
+        rows.append(row)
+    return rows
 
 
 def _status(c: _Customer, m: Milestone, order: str, as_of: datetime) -> str:

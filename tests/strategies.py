@@ -8,6 +8,9 @@
   there is no customers table, else a list (maybe empty).
 - ``scenarios()``: ``(journey, events, customers, as_of)`` with the two kept consistent (a journey has
   a ``customers:`` source exactly when ``customers`` is a list).
+- ``scenarios(with_analysis=True)``: the same plus SPEC §4: random ``segments:`` (every segment
+  condition kind, nested ``all``/``any``/``not``) and ``analysis:`` settings; customers rows then
+  also carry ``plan`` (free | pro | None). Opt-in: without it the draws are exactly as before.
 
 Events have the columns ``customer_id`` (int), ``event_name`` (str), ``occurred_at`` (naive UTC
 datetime, whole seconds; habit series may run past the window), ``format`` (csv | pdf | None) and
@@ -157,7 +160,7 @@ def _milestone(draw, position: int, earlier: list[str], customers_source: bool) 
 
 
 @st.composite
-def journeys(draw, customers_source: bool | None = None) -> dict:
+def journeys(draw, customers_source: bool | None = None, with_analysis: bool = False) -> dict:
     if customers_source is None:
         customers_source = draw(st.booleans())
     count = draw(st.integers(1, 4))
@@ -177,7 +180,113 @@ def journeys(draw, customers_source: bool | None = None) -> dict:
     if order is not None:
         journey["order"] = order
     journey["phases"] = phases
+    if with_analysis:
+        _add_analysis(draw, journey, [m["milestone"] for m in ms], customers_source)
     return journey
+
+
+# ----------------------------------------------------------------------------- SPEC §4: segments, analysis
+
+PLANS = ["free", "pro", None]
+STATUSES = [None, "reached", "in_progress", "missed", "not_eligible"]
+_PLANS = st.sampled_from(PLANS)
+_CUSTOMER_FILTERS = st.sampled_from([
+    lambda: {"plan": "pro"}, lambda: {"plan": "free"}, lambda: {"plan": None},
+    lambda: {"plan": {"in": ["pro", "free"]}}, lambda: {"plan": {"ne": "free"}},
+]).map(lambda make: make())  # fresh dicts each time
+_DAYS_AGO = st.sampled_from([0, 1, 7, 14, 30, 45.5, 60])
+_BOUND_OPS = st.lists(st.sampled_from(["gte", "gt", "lte", "lt"]), min_size=1, max_size=2, unique=True)
+_AT_MOST = st.sampled_from([None, None, 0, 1, 2, 5])
+_IN_LAST = st.sampled_from([None, None, ("days", 3), ("days", 14), ("days", 40), ("hours", 36), ("hours", 1000)])
+
+
+@st.composite
+def _segment_leaves(draw) -> dict:
+    names = draw(_NAMES)
+    leaf: dict = {"event": names[0] if len(names) == 1 and draw(st.booleans()) else names}
+    at_most = draw(_AT_MOST)
+    if at_most is not None:
+        leaf["at_most"] = at_most
+    if at_most is None or draw(st.booleans()):
+        at_least = draw(st.sampled_from([1, 1, 2, 3]) if at_most is None else st.integers(0, at_most))
+        if at_least != (1 if at_most is None else 0) or draw(st.booleans()):
+            leaf["at_least"] = at_least
+    in_last = draw(_IN_LAST)
+    if in_last is not None:
+        leaf["in_last"] = {in_last[0]: in_last[1]}
+    where = draw(_WHERES)
+    if where == "csv":
+        leaf["where"] = {"format": "csv"}
+    elif where == "csv_or_pdf":
+        leaf["where"] = {"format": {"in": ["csv", "pdf"]}}
+    if draw(st.integers(0, 3)) == 0:
+        leaf["distinct"] = "value"
+    return leaf
+
+
+@st.composite
+def _signed_up(draw) -> dict:
+    ops = draw(_BOUND_OPS)
+    return {"signed_up": {"days_ago": {op: draw(_DAYS_AGO) for op in ops}}}
+
+
+@lru_cache(maxsize=None)
+def _segment_conditions(milestones: tuple[str, ...], customers_source: bool, depth: int) -> st.SearchStrategy[dict]:
+    base = [_segment_leaves(), _segment_leaves()]
+    if milestones:
+        def status_leaf(pair):
+            name, status = pair
+            return {"milestone": name} if status is None else {"milestone": name, "status": status}
+        base.append(st.tuples(st.sampled_from(milestones), st.sampled_from(STATUSES)).map(status_leaf))
+    if customers_source:
+        base.append(_CUSTOMER_FILTERS.map(lambda f: {"customer": f}))
+        base.append(_signed_up())
+    leaf = st.one_of(*base)
+    if depth == 0:
+        return leaf
+    inner = _segment_conditions(milestones, customers_source, depth - 1)
+    children = st.lists(inner, min_size=1, max_size=3)
+    return st.one_of(leaf, leaf, children.map(lambda cs: {"all": cs}), children.map(lambda cs: {"any": cs}),
+                     inner.map(lambda c: {"not": c}))
+
+
+def segment_conditions(milestones, customers_source: bool, depth: int = 2) -> st.SearchStrategy[dict]:
+    """A SPEC §4 segment condition over these milestones (``customer:``/``signed_up`` only with a
+    customers source)."""
+    return _segment_conditions(tuple(milestones), customers_source, depth)
+
+
+def _add_analysis(draw, journey: dict, milestones: list[str], customers_source: bool) -> None:
+    count = draw(st.sampled_from([0, 1, 2, 2, 3]))
+    names = [f"s{i + 1}" for i in range(count)]
+    if names:
+        journey["segments"] = []
+        for name in names:
+            segment: dict = {"segment": name}
+            if draw(st.integers(0, 3)) == 0:
+                segment["description"] = f"segment {name}"
+            segment["when"] = draw(segment_conditions(milestones, customers_source))
+            journey["segments"].append(segment)
+    analysis: dict = {}
+    if names and draw(st.booleans()):
+        analysis["benchmark"] = draw(st.sampled_from(names))
+    if draw(st.booleans()):
+        cohorts: dict = {}
+        if draw(st.booleans()):
+            cohorts["per"] = draw(st.sampled_from(["week", "month"]))
+        if draw(st.booleans()):
+            unit = draw(st.sampled_from(["days", "days", "hours", "minutes", "seconds"]))
+            top = {"days": 40, "hours": 1000, "minutes": 20_000, "seconds": 1_000_000}[unit]
+            cohorts["within"] = {unit: draw(st.integers(0, top))}
+        analysis["cohorts"] = cohorts
+    if draw(st.booleans()):
+        analysis["trend"] = draw(st.sampled_from(GRAINS))
+    if draw(st.booleans()):
+        analysis["win_back"] = {"inactive_days": draw(st.sampled_from([0, 1, 3, 7, 14, 30]))}
+    if analysis.get("cohorts") == {}:
+        del analysis["cohorts"]
+    if analysis or draw(st.integers(0, 5)) == 0:  # sometimes `analysis: {}`: every key has a default
+        journey["analysis"] = analysis
 
 
 # ----------------------------------------------------------------------------- data
@@ -220,7 +329,7 @@ def _customer_rows(n_moments: int, n_customers: int, lo: datetime, hi: datetime)
 
 
 @st.composite
-def datasets(draw, with_customers: bool | None = None):
+def datasets(draw, with_customers: bool | None = None, with_plan: bool = False):
     """``(events, customers, as_of)``.
 
     Event times are drawn from a small pool of moments, so exact ties are common; the pool mixes
@@ -254,6 +363,9 @@ def datasets(draw, with_customers: bool | None = None):
             {"customer_id": cid, "signed_up_at": moments[s] if isinstance(s, int) else s}
             for cid, s in draw(_customer_rows(len(moments), n_customers, lo, hi))
         ]
+        if with_plan:
+            for row in customers:
+                row["plan"] = draw(_PLANS)
 
     as_of_kind = draw(st.integers(0, 3))
     if as_of_kind == 0:
@@ -266,8 +378,9 @@ def datasets(draw, with_customers: bool | None = None):
 
 
 @st.composite
-def scenarios(draw):
-    """``(journey, events, customers, as_of)``, consistent about the customers source."""
-    journey = draw(journeys())
-    events, customers, as_of = draw(datasets(with_customers="customers" in journey))
+def scenarios(draw, with_analysis: bool = False):
+    """``(journey, events, customers, as_of)``, consistent about the customers source; with
+    ``with_analysis`` the journey has random SPEC §4 segments / analysis and customers a plan."""
+    journey = draw(journeys(with_analysis=with_analysis))
+    events, customers, as_of = draw(datasets(with_customers="customers" in journey, with_plan=with_analysis))
     return journey, events, customers, as_of
