@@ -19,6 +19,7 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
+from .compiler.outputs import BuiltJourney
 from .compiler.journey import Incremental
 from .dialects import to_sql
 from .errors import CompileError
@@ -180,10 +181,20 @@ def build_dag(project: Project, as_of: datetime,
 
     dag.recompile = recompile
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
-    built = [(j.journey, progress_model_name(j.name)) for j in covered]
-    deps = tuple(progress_model_name(j.name) for j in selected)
+    dialect = project.config.sql_dialect
+    built = [BuiltJourney(j.journey, progress_model_name(j.name),
+                          columns_of(j.journey.customers.from_) if j.journey.customers else None, dialect)
+             for j in covered]
+    # outputs read the progress tables, and segment conditions the customers sources
+    deps = tuple(progress_model_name(j.name) for j in selected) + tuple(dict.fromkeys(
+        j.journey.customers.from_.lower() for j in covered if j.journey.customers and j.journey.segments
+        and j.journey.customers.from_.lower() in nodes))
     for table in OUTPUT_TABLES:
-        dag.models[table.name] = Model(table.name, "output", table.build(built, as_of), deps + table.reads,
+        try:
+            query = table.build(built, as_of)
+        except CompileError as exc:
+            raise CompileError(f"output `{table.name}`: {exc}") from None
+        dag.models[table.name] = Model(table.name, "output", query, deps + table.reads,
                                        columns=list(table.column_names))
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect
