@@ -43,8 +43,9 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
         engine.drop([t for t in engine.tables() if t.startswith(STAGED_PREFIX)])  # leftovers of a killed build
         dag = compile_dag(ctx, engine, reusable_progress_tables(ctx, engine))
         models = [m for m in dag.ordered() if m.kind == "seed"] if seeds_only else selected_models(ctx, dag)
-        later = [m for m in models if m.kind in ("journey", "output")]
-        materialize(run, [m for m in models if m.kind in ("seed", "sql")], later=later)
+        after = dag.after_outputs()  # sql/ models over the outputs: built with them, not before
+        later = [m for m in models if m.kind in ("journey", "output") or m.name in after]
+        materialize(run, [m for m in models if m not in later], later=later)
         if not seeds_only:
             if run_checks:
                 check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
