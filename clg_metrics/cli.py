@@ -68,29 +68,82 @@ def _settings(kwargs):
                     vars=kwargs.pop("vars") or {})
 
 
+RUN_COMMANDS = {"build_": "build", "seed": "seed", "test_": "test"}  # they write target/run_results.json
+
+
 def handle_errors(func):
-    """Turn our errors into a message and an exit code; no traceback for a user's mistake."""
+    """Turn every error into one message and an exit code; a traceback only with ``--debug``.
+
+    A user's mistake is a ``ClgError`` (its own exit code); a file-system error is one line with
+    the path (exit 2); anything else is reported as an internal error in one line (exit 1). With
+    ``--log-format json`` the message is a JSON object like every other line. A run command whose
+    run did not record itself (the project or profile did not load) still writes run_results.json.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         debug = kwargs.pop("debug", False)
+        as_json = kwargs.get("log_format") == "json"
+        project_dir = kwargs.get("project_dir")
         from .errors import ClgError
 
-        code = EXIT_OK
+        code, message = EXIT_OK, None
         try:
             func(*args, **kwargs)
         except ClgError as exc:
             if debug:
                 raise
-            click.secho(f"Error: {exc}" if "\n" not in str(exc) else f"Error:\n{exc}", fg="red", err=True)
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            click.secho("Interrupted: the last published outputs are unchanged.", fg="red", err=True)
-            code = EXIT_FAILED
+            error, message, code = exc, str(exc), exc.exit_code
+        except KeyboardInterrupt as exc:
+            error, message, code = exc, "Interrupted: the last published outputs are unchanged.", EXIT_FAILED
+        except OSError as exc:
+            if debug:
+                raise
+            where = exc.filename or ""
+            error, code = exc, EXIT_USAGE
+            message = f"{where}: {exc.strerror or exc}" if where else f"{type(exc).__name__}: {exc}"
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an engine error nobody caught: one line, never a traceback
+            if debug:
+                raise
+            from .errors import first_line
+
+            error, code = exc, EXIT_FAILED
+            message = (f"internal error {type(exc).__name__}: {first_line(exc, 400)} "
+                       "(rerun with --debug for the traceback, and please report it)")
         if code:
+            if func.__name__ in RUN_COMMANDS and not getattr(error, "recorded", False) and project_dir is not None:
+                _record_failure(RUN_COMMANDS[func.__name__], Path(project_dir), error)
+            if as_json:
+                click.echo(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                                       "event": "error", "level": "error", "exit_code": code, "message": message}))
+            elif "\n" in message:
+                click.secho(message if message.startswith("Interrupted") else f"Error:\n{message}", fg="red",
+                            err=True)
+            else:
+                click.secho(message if message.startswith("Interrupted") else f"Error: {message}", fg="red",
+                            err=True)
             sys.exit(code)
 
     return wrapper
+
+
+def _record_failure(command: str, project_dir: Path, error: BaseException) -> None:
+    """run_results.json for a run that stopped before it started (bad project, profile, flags), in
+    the project's target folder; best effort: the error is what the user must see."""
+    import contextlib
+
+    import yaml
+
+    from .phases.record import write_run_results
+
+    target = "target"
+    with contextlib.suppress(Exception):  # the project file may be what is broken
+        configured = yaml.safe_load((project_dir / "clg_project.yml").read_text())["paths"]["target"]
+        target = configured if isinstance(configured, str) and configured else target
+    with contextlib.suppress(Exception):
+        write_run_results(None, None, 0.0, error, command, target_dir=project_dir / target)
 
 
 def entrypoint() -> None:

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlglot import exp
 
-from ..compiler.sqlfns import col, timestamp
+from ..compiler.sqlfns import col, parse_timestamp, timestamp
 from ..filters import literal
 from ..loader import Project
 from ..conditions import walk
@@ -83,7 +83,8 @@ def configurable_check_names(project: Project) -> tuple[list[str], list[str]]:
     output invariants). ``<events>.event_id.unique`` exists only if the warehouse's events source
     has an ``event_id`` column, so it counts as known for every events source."""
     names = {c.name for c in _source_checks(project, datetime(1970, 1, 1), None, None)}
-    names |= {f"{j.journey.events.from_.lower().split('.')[-1]}.event_id.unique" for j in project.journeys}
+    names |= {f"{j.journey.events.from_.lower().split('.')[-1]}.{j.journey.events.columns.event_id}.unique"
+              for j in project.journeys}
     return sorted(names), sorted({c.name for c in output_checks(project)})
 
 
@@ -105,10 +106,10 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
             add(CheckSpec(f"{short}.{column}.not_null", events, "ExpectColumnValuesToNotBeNull",
                           {"column": column}, "error", column=column))
         columns = source_columns(events) if source_columns else None
-        if columns is not None and "event_id" in columns:
-            add(CheckSpec(f"{short}.event_id.unique", events, "ExpectColumnValuesToBeUnique", {"column": "event_id"},
-                          "error", column="event_id"))
-        occurred = exp.cast(col(mapping.occurred_at), exp.DataType.Type.TIMESTAMP)
+        if columns is not None and mapping.event_id in columns:
+            add(CheckSpec(f"{short}.{mapping.event_id}.unique", events, "ExpectColumnValuesToBeUnique",
+                          {"column": mapping.event_id}, "error", column=mapping.event_id))
+        occurred = parse_timestamp(col(mapping.occurred_at), mapping.timestamp_format)
         after = exp.select("*").from_(_batch()).where(exp.GT(this=occurred, expression=timestamp(as_of)))
         add(CheckSpec(f"{short}.{mapping.occurred_at}.at_or_before_as_of", events, UNEXPECTED_ROWS, {}, "warn",
                       column=mapping.occurred_at, query=after))

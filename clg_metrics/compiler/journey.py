@@ -30,7 +30,7 @@ from ..conditions import EventCondition, walk
 from ..spec import Journey
 from .events import EventSource, relation_table
 from .segments import leaf_state, segment_leaves, state_columns
-from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
+from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
 
 
 @dataclass(frozen=True)
@@ -270,7 +270,7 @@ class JourneyCompiler:
         """One row per customer id of the customers source, with its earliest signup (UTC)."""
         source = self.journey.customers
         cid = col(source.columns.customer_id)
-        signed = exp.cast(col(source.columns.signed_up_at), exp.DataType.Type.TIMESTAMP)
+        signed = parse_timestamp(col(source.columns.signed_up_at), source.columns.timestamp_format)
         return (exp.select(exp.alias_(cid, "customer_id", quoted=True),
                            exp.alias_(exp.Min(this=signed), "signed_up_at", quoted=True))
                 .from_(relation_table(source.from_), copy=False).where(is_not_null(cid), copy=False).group_by(cid.copy(), copy=False))
