@@ -38,7 +38,8 @@ def parse_timestamp(value: exp.Expr, fmt: str | None = None) -> exp.Expr:
     a parse in that format, for text a cast does not read (each dialect gets its own format codes)."""
     if fmt is None:
         return exp.cast(value, exp.DataType.Type.TIMESTAMP)
-    return exp.cast(exp.StrToTime(this=value, format=exp.Literal.string(fmt)), exp.DataType.Type.TIMESTAMP)
+    text = exp.cast(value, exp.DataType.Type.VARCHAR)  # a column the source already types as a timestamp too
+    return exp.cast(exp.StrToTime(this=text, format=exp.Literal.string(fmt)), exp.DataType.Type.TIMESTAMP)
 
 
 def all_of(parts: list[exp.Expr]) -> exp.Expr:
