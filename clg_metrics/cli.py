@@ -381,21 +381,46 @@ def print_checks(results) -> None:
 @click.argument("table")
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 1_000_000),
               help="At most this many rows.")
+@click.option("--where", "where", default=None, help="Only rows matching this SQL condition, e.g. \"journey = 'x'\".")
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="csv or json (one object per line) to pipe the rows to another tool.")
 @project_options
 @handle_errors
-def show(table, limit, **kwargs):
-    """Print a published table, e.g. the funnel.
+def show(table, limit, where, format_, **kwargs):
+    """Print a published table, e.g. the funnel (--select: only those journeys' rows).
 
     \b
     Example:
       clg-metrics show funnel
-      clg-metrics show customer_progress --limit 20
+      clg-metrics show customer_progress --limit 20 --where "status = 'stalled'"
+      clg-metrics show milestone_status --format csv > status.csv
     """
     from .runner import load_context, show as show_table
 
     ctx = load_context(_settings(kwargs))
-    columns, rows = show_table(ctx, table, limit)
-    click.echo(format_table(columns, rows))
+    columns, rows = show_table(ctx, table, limit, where)
+    if format_ == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+    elif format_ == "json":
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row)), default=str))
+    else:
+        click.echo(format_table(columns, rows))
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7f, *range(0x80, 0xa0)]}
+
+
+def printable(text: str) -> str:
+    """Data as text that cannot drive the terminal: control characters as ``\\xNN``."""
+    return text.translate(_CONTROL)
 
 
 def format_table(columns, rows, footer: bool = True) -> str:
@@ -405,7 +430,7 @@ def format_table(columns, rows, footer: bool = True) -> str:
             return ""
         if isinstance(v, float):
             return f"{v:.2f}"
-        return str(v)
+        return printable(str(v))
 
     cells = [[text(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -413,7 +438,7 @@ def format_table(columns, rows, footer: bool = True) -> str:
                for i in range(len(columns))]
     def line(values):
         return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
-    out = [line(list(columns)), "  ".join("-" * w for w in widths)]
+    out = [line([printable(str(c)) for c in columns]), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]
     if footer:
         out.append(f"({len(rows)} rows)")
