@@ -320,9 +320,10 @@ def seed(log_format, **kwargs):
 @project_options
 @click.option("--skip-checks", is_flag=True, help="Build without running the data-quality checks.")
 @click.option("--full-refresh", is_flag=True, help="Recompute every customer (no incremental build).")
+@click.option("--warn-error", is_flag=True, help="Fail the build (exit 1, nothing published) on any warning.")
 @log_format_option
 @handle_errors
-def build_(skip_checks, full_refresh, log_format, **kwargs):
+def build_(skip_checks, full_refresh, warn_error, log_format, **kwargs):
     """Load seeds, run sql/ models and journeys, and publish the output tables.
 
     The new tables replace the published ones in one transaction, only when every model built.
@@ -338,7 +339,7 @@ def build_(skip_checks, full_refresh, log_format, **kwargs):
     reporter.info(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
                   f"on {ctx.target_name} ({ctx.target.type})")
     report = build(ctx, run_checks=not skip_checks, full_refresh=full_refresh, on_result=reporter.result, on_checks=reporter.checks,
-                   on_start=reporter.start)
+                   on_start=reporter.start, warn_error=warn_error)
     total = time.perf_counter() - reporter.started
     warned = sum(1 for r in report.checks if r.status != "pass")
     checks = f", {len(report.checks)} checks ({warned} warnings)" if report.checks else ""
@@ -375,6 +376,9 @@ def print_checks(results) -> None:
              r.unexpected_count if r.unexpected_count is not None else "", (r.sample or "")[:60]) for r in results]
     click.echo(format_table(["status", "severity", "check", "relation", "unexpected", "sample"], rows,
                             footer=False))
+    for r in results:  # a warning's whole sample: it says which milestone and what to change
+        if r.status != "pass" and r.sample and len(r.sample) > 60:
+            click.echo(f"{r.status.upper()} {r.check.name}: {printable(r.sample)}")
 
 
 @main.command()

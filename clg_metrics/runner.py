@@ -32,7 +32,7 @@ from .show import show  # noqa: F401
 def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_refresh: bool = False,
           on_result: Callable[[ModelResult], None] | None = None,
           on_checks: Callable[[list], None] | None = None,
-          on_start: Callable[[Model], None] | None = None) -> BuildReport:
+          on_start: Callable[[Model], None] | None = None, warn_error: bool = False) -> BuildReport:
     """Materialize the DAG (or only the seeds), check it, and publish it atomically.
 
     Order: seeds and sql/ models; source checks; journeys and outputs; output checks; publish.
@@ -43,7 +43,8 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
     run: BuildRun | None = None
     try:
         engine = connect(ctx.target, ctx.project.root)
-        run = BuildRun(ctx, engine, on_result=on_result, on_checks=on_checks, on_start=on_start)
+        run = BuildRun(ctx, engine, on_result=on_result, on_checks=on_checks, on_start=on_start,
+                       warn_error=warn_error)
         with recorded(run, started, "seed" if seeds_only else "build"):
             engine.lock_build()
             engine.drop([t for t in engine.tables() if t.startswith(STAGED_PREFIX)])  # leftovers of a killed build

@@ -190,3 +190,32 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
         checks.append(CheckSpec("milestone_status.reached_at_never_decreases", "milestone_status", UNEXPECTED_ROWS,
                                 {}, "error", "output", "reached_at", earlier))
     return checks
+
+
+def explain_missing_events(project: Project, result, engine, physical) -> None:
+    """A failed ``<events>.<journey>.event_names_occur``: its sample names the milestones whose event
+    never occurs, with a did-you-mean from the names that do (one query over the source)."""
+    from ..errors import did_you_mean
+
+    short, journey_name = result.check.name.split(".")[:2]
+    loaded = next((j for j in project.journeys if j.name == journey_name), None)
+    if loaded is None or result.status != "fail":
+        return
+    journey = loaded.journey
+    column = journey.events.columns.event_name
+    query = exp.select(col(column)).distinct().from_(exp.to_table(physical(journey.events.from_.lower()))).limit(5000)
+    try:
+        _, rows = engine.fetch(query)
+    except Exception:  # a courtesy: the warning stands without it
+        return
+    occurring = [str(r[0]) for r in rows if r[0] is not None]
+    parts = []
+    for _, milestone in journey.milestones:
+        for name in _event_names(milestone.reached_when):
+            if name in occurring:
+                continue
+            hint = did_you_mean(name, occurring)
+            parts.append(f"journey `{journey.journey}`, milestone `{milestone.milestone}`: event `{name}` never "
+                         f"occurs in `{journey.events.from_}`" + (f" ({hint})" if hint else ""))
+    if parts:
+        result.sample = "; ".join(dict.fromkeys(parts))
