@@ -29,6 +29,8 @@ def _parse_vars(ctx, param, value):
         data = yaml.safe_load(value)
     except yaml.YAMLError as exc:
         raise click.BadParameter(f"not YAML: {exc}") from None
+    except ValueError as exc:  # a date YAML reads as one but that does not exist, e.g. 2024-02-30
+        raise click.BadParameter(f"{exc} in {value!r} (quote it to pass text)") from None
     if not isinstance(data, dict):
         raise click.BadParameter("give a YAML mapping, e.g. --vars '{as_of: 2025-01-01}'")
     return data

@@ -177,3 +177,13 @@ def test_json_log_format_errors_are_json(make_project):
     code, out = cli("build", "--log-format", "json", project_dir=root)
     assert code == 2
     assert [json.loads(line)["event"] for line in out.splitlines() if line.strip()] == ["error"]
+
+
+@pytest.mark.parametrize("flags, says", [
+    (("--as-of", "0001-01-01"), "outside 1900-01-01 .. 2999-12-31"),
+    (("--vars", "{as_of: 2024-02-30}"), "day is out of range for month"),
+])
+def test_as_of_out_of_range_is_a_usage_error(make_project, flags, says):
+    root = project(make_project)
+    code, out = cli("build", *flags, project_dir=root)
+    assert code == 2 and says in out, out
