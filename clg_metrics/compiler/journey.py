@@ -31,7 +31,7 @@ from ..spec import Journey
 from .events import EventSource, relation_table
 from .progress import EVENT_SPAN, anchor_expr, periods_column, progress_columns, reached_column  # noqa: F401
 from .segments import leaf_state, segment_leaves
-from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
+from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
 
 
 @dataclass(frozen=True)
@@ -257,7 +257,7 @@ class JourneyCompiler:
         """One row per customer id of the customers source, with its earliest signup (UTC)."""
         source = self.journey.customers
         cid = col(source.columns.customer_id)
-        signed = exp.cast(col(source.columns.signed_up_at), exp.DataType.Type.TIMESTAMP)
+        signed = parse_timestamp(col(source.columns.signed_up_at), source.columns.timestamp_format)
         return (exp.select(exp.alias_(cid, "customer_id", quoted=True),
                            exp.alias_(exp.Min(this=signed), "signed_up_at", quoted=True))
                 .from_(relation_table(source.from_), copy=False).where(is_not_null(cid), copy=False).group_by(cid.copy(), copy=False))

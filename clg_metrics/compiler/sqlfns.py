@@ -33,6 +33,15 @@ def timestamp(value: datetime) -> exp.Expr:
     return exp.cast(exp.Literal.string(value.strftime("%Y-%m-%d %H:%M:%S.%f")), exp.DataType.Type.TIMESTAMP)
 
 
+def parse_timestamp(value: exp.Expr, fmt: str | None = None) -> exp.Expr:
+    """A source column as TIMESTAMP: a cast, or with ``fmt`` (strftime codes, e.g. ``%m/%d/%Y %H:%M``)
+    a parse in that format, for text a cast does not read (each dialect gets its own format codes)."""
+    if fmt is None:
+        return exp.cast(value, exp.DataType.Type.TIMESTAMP)
+    text = exp.cast(value, exp.DataType.Type.VARCHAR)  # a column the source already types as a timestamp too
+    return exp.cast(exp.StrToTime(this=text, format=exp.Literal.string(fmt)), exp.DataType.Type.TIMESTAMP)
+
+
 def all_of(parts: list[exp.Expr]) -> exp.Expr:
     """The moment every part holds: the latest one, NULL if any is NULL.
 
