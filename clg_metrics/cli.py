@@ -378,9 +378,9 @@ def print_checks(results) -> None:
              r.unexpected_count if r.unexpected_count is not None else "", (r.sample or "")[:60]) for r in results]
     click.echo(format_table(["status", "severity", "check", "relation", "unexpected", "sample"], rows,
                             footer=False))
-    for r in results:  # a warning's whole sample: it says which milestone and what to change
-        if r.status != "pass" and r.sample and len(r.sample) > 60:
-            click.echo(f"{r.status.upper()} {r.check.name}: {printable(r.sample)}")
+    for r in results:  # what a failed check means and what to change
+        if r.status != "pass" and r.hint:
+            click.echo(f"{r.status.upper()} {r.check.name}: {printable(r.hint)}")
 
 
 @main.command()

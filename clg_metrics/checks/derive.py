@@ -193,7 +193,7 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
 
 
 def explain_missing_events(project: Project, result, engine, physical) -> None:
-    """A failed ``<events>.<journey>.event_names_occur``: its sample names the milestones whose event
+    """A failed ``<events>.<journey>.event_names_occur``: its hint names the milestones whose event
     never occurs, with a did-you-mean from the names that do (one query over the source)."""
     from ..errors import did_you_mean
 
@@ -218,4 +218,4 @@ def explain_missing_events(project: Project, result, engine, physical) -> None:
             parts.append(f"journey `{journey.journey}`, milestone `{milestone.milestone}`: event `{name}` never "
                          f"occurs in `{journey.events.from_}`" + (f" ({hint})" if hint else ""))
     if parts:
-        result.sample = "; ".join(dict.fromkeys(parts))
+        result.hint = "; ".join(dict.fromkeys(parts))

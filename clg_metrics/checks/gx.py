@@ -33,6 +33,7 @@ class CheckResult:
     unexpected_count: int | None
     sample: str | None
     seconds: float
+    hint: str | None = None  # what to change, for the terminal (e.g. a did-you-mean for an event name)
 
 
 class _Dialect(str):

@@ -209,8 +209,9 @@ def key_to_date(key: exp.Expr, grain: str) -> exp.Expr:
     else:
         start, unit = "1970-01-05", "DAY"
         step = key if grain == "day" else exp.Mul(this=key, expression=exp.Literal.number(7))
-    moved = exp.DateAdd(this=exp.cast(exp.Literal.string(start), exp.DataType.Type.DATE), expression=step,
-                        unit=exp.var(unit))
+    # an INT count of days or months: Spark's DATE_ADD/ADD_MONTHS refuse a BIGINT
+    moved = exp.DateAdd(this=exp.cast(exp.Literal.string(start), exp.DataType.Type.DATE),
+                        expression=exp.cast(step, exp.DataType.Type.INT), unit=exp.var(unit))
     return exp.cast(moved, exp.DataType.Type.DATE)
 
 

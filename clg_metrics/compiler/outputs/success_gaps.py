@@ -96,10 +96,15 @@ def journey_gaps(journey: Journey, table: str, as_of: datetime) -> exp.Select:
                       exp.alias_(gap_h, "gap_h", quoted=True)).from_(steps.subquery("b"), copy=False).subquery("r")
     at_from, converted = col("at_from", "r"), col("converted", "r")
     dropped = exp.Sub(this=at_from.copy(), expression=converted.copy())
+    # NULL gaps last, written as a sort key: engines differ in their default NULL order and not all
+    # accept NULLS LAST in a window; dropped and to_index are never NULL
+    gap_missing = exp.Case(ifs=[exp.If(this=exp.Is(this=col("gap_h", "r"), expression=exp.null()),
+                                       true=exp.Literal.number(1))], default=exp.Literal.number(0))
     rank = exp.Window(this=exp.RowNumber(), partition_by=[col("segment", "r")], order=exp.Order(expressions=[
+        exp.Ordered(this=gap_missing, nulls_first=True),
         exp.Ordered(this=col("gap_h", "r"), desc=True, nulls_first=False),
         exp.Ordered(this=dropped.copy(), desc=True, nulls_first=False),
-        exp.Ordered(this=col("to_index", "r"), desc=False, nulls_first=True)]))
+        exp.Ordered(this=col("to_index", "r"), nulls_first=True)]))
     if benchmark is not None:
         bench_pct = percent(col("b_converted", "r"), col("b_from", "r"))
     return exp.select(

@@ -44,7 +44,7 @@ def journey_trend(journey: Journey, table: str, as_of: datetime) -> exp.Select:
               .where(is_not_null(reached), copy=False).group_by(col("milestone_index", "d"), key.copy(), copy=False))
     newly = exp.Coalesce(this=col("n", "c"), expressions=[exp.Literal.number(0)])
     to_date = exp.Window(this=exp.Sum(this=newly.copy()), partition_by=[col("milestone_index", "d")],
-                         order=exp.Order(expressions=[exp.Ordered(this=col("k", "g"))]),
+                         order=exp.Order(expressions=[exp.Ordered(this=col("k", "g"), nulls_first=True)]),
                          spec=exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"))
     on = exp.and_(exp.EQ(this=col("milestone_index", "c"), expression=col("milestone_index", "d")),
                   exp.EQ(this=col("k", "c"), expression=col("k", "g")))
