@@ -21,7 +21,8 @@ from sqlglot import exp
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
 from .compiler.journey import Incremental
 from .dialects import to_sql
-from .errors import CompileError
+from .compiler.outputs.survey import missing_columns as missing_survey_columns
+from .errors import CompileError, did_you_mean
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns
 
@@ -182,8 +183,12 @@ def build_dag(project: Project, as_of: datetime,
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
     built = [(j.journey, progress_model_name(j.name)) for j in covered]
     deps = tuple(progress_model_name(j.name) for j in selected)
+    for loaded in covered:
+        check_survey(loaded, columns_of)
     for table in OUTPUT_TABLES:
-        dag.models[table.name] = Model(table.name, "output", table.build(built, as_of), deps + table.reads,
+        # the project relations the table reads itself (a journey's survey), as progress models list theirs
+        sources = tuple(dict.fromkeys(r for j in covered for r in table.journey_reads(j.journey) if r in nodes))
+        dag.models[table.name] = Model(table.name, "output", table.build(built, as_of), deps + table.reads + sources,
                                        columns=list(table.column_names))
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect
@@ -206,6 +211,20 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
     return Model(progress_model_name(journey.journey), "journey", query,
                  depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
                  journey=journey.journey, checksum=_text_hash(definition))
+
+
+def check_survey(loaded: LoadedJourney, columns_of: Callable[[str], list[str] | None]) -> None:
+    """A survey source whose columns are known must have the mapped ones (reported at ``survey:``)."""
+    survey = loaded.journey.survey
+    if survey is None:
+        return
+    columns = columns_of(survey.from_)
+    missing = missing_survey_columns(loaded.journey, columns)
+    if missing:
+        line, column = loaded.source.locate(("survey", "columns", missing[0][0]))  # else `survey:` itself
+        hint = did_you_mean(missing[0][1], columns) or "map them with `survey: {columns: {...}}`"
+        raise CompileError(f"{loaded.source.path}:{line}:{column}: survey source `{survey.from_}` has no column "
+                           + ", ".join(f"`{c}`" for _, c in missing) + f" ({hint})")
 
 
 def _file_hash(path: Path) -> str:

@@ -131,6 +131,30 @@ def no_cycles(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
                                     "break the cycle: a milestone cannot depend on itself")
 
 
+def survey_source_exists(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``survey.from`` names a seed, a sql/ model or a warehouse schema.table (SPEC §5)."""
+    survey = loaded.journey.survey
+    if survey is None:
+        return
+    name = survey.from_.lower()
+    if "." not in name and name not in project.seeds and name not in project.sql_models:
+        known = list(project.seeds) + list(project.sql_models)
+        hint = did_you_mean(name, known) or (
+            f"{one_of(known)}; " if known else "") + "name a warehouse table as schema.table"
+        yield loaded.source.problem(("survey", "from"), f"unknown survey source `{survey.from_}`: not a seed or a "
+                                    "sql/ model", hint)
+
+
+def value_milestone_known(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``analysis.value_milestone`` names a milestone of the journey (SPEC §5's "value")."""
+    name = loaded.journey.analysis.value_milestone
+    index = _index(loaded.journey)
+    if name is not None and name not in index:
+        yield loaded.source.problem(("analysis", "value_milestone"), f"unknown value milestone `{name}`",
+                                    (did_you_mean(name, index) or one_of(index)) if index
+                                    else "the journey has no milestones: remove `value_milestone`")
+
+
 # Each rule with the rules that must have found nothing before it runs: references between
 # duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
 JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
@@ -140,6 +164,8 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (milestone_references, (unique_milestone_names,)),
     (within_anchors, (unique_milestone_names,)),
     (no_cycles, (unique_milestone_names, milestone_references)),
+    (survey_source_exists, ()),
+    (value_milestone_known, ()),
 )
 
 

@@ -8,10 +8,11 @@ table is a new module here plus one entry below.
 
 from __future__ import annotations
 
-from . import customer_progress, funnel, milestone_status
+from . import customer_progress, funnel, job_statements, job_themes, milestone_status
 from .table import BuiltJourney, OutputTable
 
-OUTPUT_TABLES: tuple[OutputTable, ...] = (milestone_status.TABLE, customer_progress.TABLE, funnel.TABLE)
+OUTPUT_TABLES: tuple[OutputTable, ...] = (milestone_status.TABLE, customer_progress.TABLE, funnel.TABLE,
+                                          job_themes.TABLE, job_statements.TABLE)
 OUTPUTS_BY_NAME = {table.name: table for table in OUTPUT_TABLES}
 OUTPUT_NAMES = tuple(OUTPUTS_BY_NAME)
 
