@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import graphlib
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -10,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from clg_metrics.compiler import OUTPUT_TABLES, EventSource, JourneyCompiler
+from clg_metrics.compiler import OUTPUT_TABLES, OUTPUTS_BY_NAME, EventSource, JourneyCompiler
 from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
@@ -29,24 +30,22 @@ def customer_columns(customers: list[dict]) -> dict[str, str]:
 
 
 def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,
-                          as_of: datetime, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, list[dict]]:
+                          as_of: datetime, con: duckdb.DuckDBPyConnection | None = None,
+                          survey: list[dict] | None = None) -> dict[str, list[dict]]:
     """Compile ``journey`` (a YAML-shaped dict) and run it on an in-memory DuckDB.
 
     Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``
-    (``customer_columns``); the journey's sources are pointed at them. Returns every output table
-    of the registry as row dicts.
+    (``customer_columns``), survey rows (if given) into ``survey`` (``survey_columns``); the
+    journey's sources are pointed at them. Returns every output table of the registry as row
+    dicts; the outputs other outputs read (``OutputTable.reads``) are tables of that name.
     """
-    doc = dict(journey)
-    doc["events"] = {"from": "events"}
-    if customers is not None:
-        doc["customers"] = {"from": "customers"}
-    else:
-        doc.pop("customers", None)
-    spec = Journey.model_validate(doc)
+    from clg_metrics.models import render
+
+    spec = journey_spec(journey, customers, survey)
     own = con is None
     con = duckdb.connect() if own else con
     con.execute("SET TimeZone = 'UTC'")
-    for table in ("events", "customers", "progress"):
+    for table in ("events", "customers", "survey", "progress", *READ_OUTPUTS):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
     _insert(con, "events", list(EVENT_COLUMNS), events)
@@ -54,6 +53,10 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
         columns = customer_columns(customers)
         con.execute("CREATE TABLE customers (" + ", ".join(f"{c} {t}" for c, t in columns.items()) + ")")
         _insert(con, "customers", list(columns), customers)
+    if survey is not None:
+        columns = survey_columns(survey)
+        con.execute("CREATE TABLE survey (" + ", ".join(f'"{c}" {t}' for c, t in columns.items()) + ")")
+        _insert(con, "survey", list(columns), survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
@@ -61,7 +64,10 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     tables = output_queries(built, as_of)
     out = {}
     for name, query in tables.items():
-        cursor = con.execute(query.sql("duckdb"))
+        sql = render(query, "duckdb", pretty=False)  # as the engine renders it (dialects.lower)
+        if name in READ_OUTPUTS:
+            con.execute(f"CREATE TABLE {name} AS {sql}")
+        cursor = con.execute(sql)
         columns = [d[0] for d in cursor.description]
         out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if own:
@@ -70,8 +76,38 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
 
 
 def output_queries(built: list, as_of: datetime) -> dict:
-    """Every output table of the registry over the given progress tables, by name."""
-    return {table.name: table.build(built, as_of) for table in OUTPUT_TABLES}
+    """Every output table of the registry over the given progress tables, by name, each after
+    the outputs it reads."""
+    order = graphlib.TopologicalSorter({t.name: set(t.reads) & set(OUTPUTS_BY_NAME) for t in OUTPUT_TABLES})
+    return {name: OUTPUTS_BY_NAME[name].build(built, as_of) for name in order.static_order()}
+
+
+# Outputs that other outputs read (segment_members): the helpers create them as tables.
+READ_OUTPUTS = tuple(n for n in OUTPUTS_BY_NAME if any(n in t.reads for t in OUTPUT_TABLES))
+# the survey table always has these; any other key the rows carry becomes a VARCHAR column
+SURVEY_COLUMNS = {"customer_id": "BIGINT", "struggle": "VARCHAR", "motivation": "VARCHAR", "outcome": "VARCHAR"}
+
+
+def survey_columns(survey: list[dict]) -> dict[str, str]:
+    """The columns of the ``survey`` table for these rows: SURVEY_COLUMNS, then extra keys."""
+    columns = dict(SURVEY_COLUMNS)
+    for row in survey:
+        for key in row:
+            columns.setdefault(key, "VARCHAR")
+    return columns
+
+
+def journey_spec(journey: dict, customers: list[dict] | None, survey: list[dict] | None) -> Journey:
+    """The journey with its sources pointed at the test tables (a given ``survey: {columns}`` kept)."""
+    doc = {**journey, "events": {"from": "events"}}
+    doc.pop("customers", None)
+    if customers is not None:
+        doc["customers"] = {"from": "customers"}
+    if survey is not None:
+        doc["survey"] = {**(journey.get("survey") or {}), "from": "survey"}
+    else:
+        doc.pop("survey", None)
+    return Journey.model_validate(doc)
 
 
 def _insert(con, table: str, columns: list[str], rows: list[dict]) -> None:
@@ -104,7 +140,7 @@ def cli(*args: str, project_dir: Path | None = None) -> tuple[int, str]:
 
 
 def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: list[dict] | None,
-                          as_of: datetime) -> dict[str, list[dict]]:
+                          as_of: datetime, survey: list[dict] | None = None) -> dict[str, list[dict]]:
     """``run_journey_on_duckdb`` on another engine: the same tables (typed by DuckDB), the same
     compiled trees rendered for the engine's dialect.
 
@@ -115,11 +151,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     """
     from clg_metrics.models import render, renamed
 
-    doc = {**journey, "events": {"from": "events"}}
-    doc.pop("customers", None)
-    if customers is not None:
-        doc["customers"] = {"from": "customers"}
-    spec = Journey.model_validate(doc)
+    spec = journey_spec(journey, customers, survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     built = [(spec, "progress")]
@@ -127,19 +159,25 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     spark = engine.dialect == "spark"
     qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
     if spark:
-        cached = _spark_inputs(engine, events, customers, render(progress, "spark", None, pretty=False))
+        cached = _spark_inputs(engine, events, customers, render(progress, "spark", None, pretty=False), survey)
     else:
         con = duckdb.connect()
-        run_journey_on_duckdb(journey, [], customers, as_of, con=con)  # creates the typed tables
+        run_journey_on_duckdb(journey, [], customers, as_of, con=con, survey=survey)  # creates the typed tables
         _insert(con, "events", list(EVENT_COLUMNS), events)
         engine.load_relation("events", con.table("events"))
         if customers is not None:
             engine.load_relation("customers", con.table("customers"))
+        if survey is not None:
+            engine.load_relation("survey", con.table("survey"))
         con.close()
         engine.create_table_as("progress", renamed(progress, qualified))
     out = {}
     try:
         for name, query in tables.items():
+            if name in READ_OUTPUTS and spark:
+                engine.spark.sql(render(query, "spark", None, pretty=False)).createOrReplaceTempView(name)
+            elif name in READ_OUTPUTS:
+                engine.create_table_as(name, renamed(query, qualified))
             columns, rows = engine.fetch(renamed(query, qualified))
             out[name] = [dict(zip(columns, row)) for row in rows]
     finally:
@@ -151,8 +189,8 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
 _SPARK_TYPES = {"BIGINT": "bigint", "VARCHAR": "string", "TIMESTAMP": "timestamp_ntz"}
 
 
-def _spark_inputs(engine, events, customers, progress_sql):
-    """Temporary views events/customers/progress in the engine's session; returns the cached progress."""
+def _spark_inputs(engine, events, customers, progress_sql, survey=None):
+    """Temporary views events/customers/survey/progress in the engine's session; returns the cached progress."""
     spark = engine.spark
 
     def view(name, columns, rows):
@@ -162,6 +200,8 @@ def _spark_inputs(engine, events, customers, progress_sql):
     view("events", EVENT_COLUMNS, events)
     if customers is not None:
         view("customers", customer_columns(customers), customers)
+    if survey is not None:
+        view("survey", survey_columns(survey), survey)
     progress = spark.sql(progress_sql).cache()
     progress.createOrReplaceTempView("progress")
     return progress
@@ -187,7 +227,7 @@ def spark_engine(tmp_path_factory):
 
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
 def run_journey(request):
-    """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]}, once per engine.
+    """run_journey(journey_dict, events, customers, as_of, survey=None) -> {table: [row dicts]}, once per engine.
 
     On PostgreSQL and Spark the result must also equal DuckDB's row for row (SPEC: every engine
     agrees), and the test's own expectations are then checked against the engine's rows.
@@ -198,9 +238,9 @@ def run_journey(request):
 
     engine = request.getfixturevalue(f"{request.param}_engine")
 
-    def run(journey, events, customers, as_of):
-        expected = run_journey_on_duckdb(journey, events, customers, as_of)
-        actual = run_journey_on_engine(engine, journey, events, customers, as_of)
+    def run(journey, events, customers, as_of, survey=None):
+        expected = run_journey_on_duckdb(journey, events, customers, as_of, survey=survey)
+        actual = run_journey_on_engine(engine, journey, events, customers, as_of, survey=survey)
         for table in expected:
             assert normalized(actual[table]) == normalized(expected[table]), \
                 f"{request.param} differs from DuckDB in {table}"
