@@ -232,3 +232,23 @@ def test_demo_top_job_statement_reads_like_the_journey_job(tmp_path):
                          "so I can prove the plan to my boss")
     assert 80 <= respondents <= 120
     assert value > 50  # the job is read from customers who got the value
+
+
+def test_demo_survey_seed_is_regenerated_deterministically(tmp_path):
+    """The committed ``raw_survey.csv`` is what the generator writes from the committed seeds, the
+    same bytes every time; ``write_demo_seeds`` writes it too, for a smaller demo as well."""
+    import shutil
+
+    from clg_metrics.demo_data import write_demo_seeds
+    from clg_metrics.demo_survey import SURVEY_FILE, write_demo_survey
+    from conftest import REPO_ROOT
+
+    seeds = tmp_path / "seeds"
+    shutil.copytree(REPO_ROOT / "seeds", seeds)
+    committed = (seeds / SURVEY_FILE).read_bytes()
+    assert write_demo_survey(seeds).read_bytes() == committed
+    assert write_demo_survey(seeds, seed=8).read_bytes() != committed
+    for name in ("a", "b"):
+        write_demo_seeds(tmp_path / name, customers=400, seed=3)
+    small = (tmp_path / "a" / SURVEY_FILE).read_bytes()
+    assert small == (tmp_path / "b" / SURVEY_FILE).read_bytes() and small.count(b"\n") > 20
