@@ -20,8 +20,8 @@ from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
 from .compiler.journey import Incremental
-from .dialects import to_sql
 from .compiler.outputs.survey import missing_columns as missing_survey_columns
+from .dialects import to_sql
 from .errors import CompileError, did_you_mean
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns

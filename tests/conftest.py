@@ -149,7 +149,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     in-memory DataFrames and the progress table a cached one: the SQL under test is the same,
     and the engine's own table paths are covered by test_engine_spark and test_engines_e2e.
     """
-    from clg_metrics.models import render, renamed
+    from clg_metrics.models import renamed, render
 
     spec = journey_spec(journey, customers, survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))

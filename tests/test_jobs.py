@@ -11,12 +11,12 @@ from datetime import datetime
 
 import duckdb
 import pytest
+from conftest import cli, copy_demo
+from test_errors import invalid, position
 
 from clg_metrics.compiler import OUTPUTS_BY_NAME
 from clg_metrics.loader import load_project
 from clg_metrics.models import build_dag
-from conftest import cli, copy_demo
-from test_errors import invalid, position
 
 AS_OF = datetime(2024, 2, 1)
 JOURNEY = {
@@ -197,7 +197,7 @@ def test_missing_survey_column_is_located(make_project):
     root = make_project({"milestones/j.yml": text, "seeds/survey_answers.csv": SURVEY_CSV, "seeds/events.csv": EVENTS_CSV})
     code, output = cli("build", project_dir=root)
     assert code == 2, output
-    line, column = position(text, "outcome", line_hint="columns")
+    line, _ = position(text, "outcome", line_hint="columns")
     assert f"j.yml:{line}:" in output and "survey source `survey_answers` has no column `outcome`" in output
 
 
@@ -239,9 +239,10 @@ def test_demo_survey_seed_is_regenerated_deterministically(tmp_path):
     same bytes every time; ``write_demo_seeds`` writes it too, for a smaller demo as well."""
     import shutil
 
+    from conftest import REPO_ROOT
+
     from clg_metrics.demo_data import write_demo_seeds
     from clg_metrics.demo_survey import SURVEY_FILE, write_demo_survey
-    from conftest import REPO_ROOT
 
     seeds = tmp_path / "seeds"
     shutil.copytree(REPO_ROOT / "seeds", seeds)
