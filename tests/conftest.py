@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import graphlib
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -10,8 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from sqlglot import exp
 
-from clg_metrics.compiler import OUTPUT_TABLES, OUTPUTS_BY_NAME, EventSource, JourneyCompiler
+from clg_metrics.compiler import OUTPUT_TABLES, EventSource, JourneyCompiler
+from clg_metrics.compiler.outputs import BuiltJourney
 from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
@@ -45,7 +46,7 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     own = con is None
     con = duckdb.connect() if own else con
     con.execute("SET TimeZone = 'UTC'")
-    for table in ("events", "customers", "survey", "progress", *READ_OUTPUTS):
+    for table in ("events", "customers", "survey", "progress"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
     _insert(con, "events", list(EVENT_COLUMNS), events)
@@ -60,14 +61,14 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
-    built = [(spec, "progress")]
+    built = [BuiltJourney(spec, "progress", list(customer_columns(customers)) if customers is not None else None)]
     tables = output_queries(built, as_of)
     out = {}
     for name, query in tables.items():
-        sql = render(query, "duckdb", pretty=False)  # as the engine renders it (dialects.lower)
-        if name in READ_OUTPUTS:
-            con.execute(f"CREATE TABLE {name} AS {sql}")
-        cursor = con.execute(sql)
+        if name in READ_BY_OUTPUTS:  # later outputs read it as a table
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {render(query, 'duckdb', pretty=False)}")
+            query = exp.select("*").from_(name)
+        cursor = con.execute(render(query, "duckdb", pretty=False))  # as the engine renders it (dialects.lower)
         columns = [d[0] for d in cursor.description]
         out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if own:
@@ -75,15 +76,14 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     return out
 
 
+READ_BY_OUTPUTS = {name for table in OUTPUT_TABLES for name in table.reads}
+
+
 def output_queries(built: list, as_of: datetime) -> dict:
-    """Every output table of the registry over the given progress tables, by name, each after
-    the outputs it reads."""
-    order = graphlib.TopologicalSorter({t.name: set(t.reads) & set(OUTPUTS_BY_NAME) for t in OUTPUT_TABLES})
-    return {name: OUTPUTS_BY_NAME[name].build(built, as_of) for name in order.static_order()}
+    """Every output table of the registry over the given progress tables, by name."""
+    return {table.name: table.build(built, as_of) for table in OUTPUT_TABLES}
 
 
-# Outputs that other outputs read (segment_members): the helpers create them as tables.
-READ_OUTPUTS = tuple(n for n in OUTPUTS_BY_NAME if any(n in t.reads for t in OUTPUT_TABLES))
 # the survey table always has these; any other key the rows carry becomes a VARCHAR column
 SURVEY_COLUMNS = {"customer_id": "BIGINT", "struggle": "VARCHAR", "motivation": "VARCHAR", "outcome": "VARCHAR"}
 
@@ -154,7 +154,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     spec = journey_spec(journey, customers, survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
-    built = [(spec, "progress")]
+    built = [BuiltJourney(spec, "progress", list(customer_columns(customers)) if customers is not None else None)]
     tables = output_queries(built, as_of)
     spark = engine.dialect == "spark"
     qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
@@ -174,10 +174,12 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     out = {}
     try:
         for name, query in tables.items():
-            if name in READ_OUTPUTS and spark:
-                engine.spark.sql(render(query, "spark", None, pretty=False)).createOrReplaceTempView(name)
-            elif name in READ_OUTPUTS:
-                engine.create_table_as(name, renamed(query, qualified))
+            if name in READ_BY_OUTPUTS:  # later outputs read it as a table
+                if spark:
+                    engine.spark.sql(render(query, "spark", None, pretty=False)).createOrReplaceTempView(name)
+                else:
+                    engine.create_table_as(name, renamed(query, qualified))
+                query = exp.select("*").from_(name)
             columns, rows = engine.fetch(renamed(query, qualified))
             out[name] = [dict(zip(columns, row)) for row in rows]
     finally:
