@@ -199,6 +199,24 @@ def value_milestone_known(loaded: LoadedJourney, project: Project) -> Iterator[P
                                     else "the journey has no milestones: remove `value_milestone`")
 
 
+def survey_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """The ``survey: {columns}`` mapping names columns of the seed or sql/ model (warehouse tables
+    are checked when the build starts, ``models.check_survey``)."""
+    survey = loaded.journey.survey
+    columns = relation_columns(project, survey.from_) if survey is not None else None
+    if columns is None:
+        return
+    lowered = {c.lower() for c in columns}
+    for key in ("customer_id", "struggle", "motivation", "outcome"):
+        column = getattr(survey.columns, key)
+        if column.lower() not in lowered:
+            hint = did_you_mean(column, columns)
+            hint = (f"{hint} " if hint else "") + f"map it: `columns: {{{key}: <column>}}`; its columns: " \
+                + ", ".join(columns[:12])
+            yield loaded.source.problem(("survey", "columns", key), f"survey source `{survey.from_}` has no column "
+                                        f"`{column}` (for `{key}`)", hint)
+
+
 # Each rule with the rules that must have found nothing before it runs: references between
 # duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
 JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
@@ -211,6 +229,7 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (source_columns_exist, (sources_exist,)),
     (survey_source_exists, ()),
     (value_milestone_known, ()),
+    (survey_columns_exist, (survey_source_exists,)),
 )
 
 

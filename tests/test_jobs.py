@@ -195,10 +195,13 @@ def test_missing_survey_column_is_located(make_project):
 
     text = PROJECT_JOURNEY.format(source="survey_answers", outcome="outcome", value="first")
     root = make_project({"milestones/j.yml": text, "seeds/survey_answers.csv": SURVEY_CSV, "seeds/events.csv": EVENTS_CSV})
-    code, output = cli("build", project_dir=root)
-    assert code == 2, output
-    line, _ = position(text, "outcome", line_hint="columns")
-    assert f"j.yml:{line}:" in output and "survey source `survey_answers` has no column `outcome`" in output
+    line, column = position(text, "outcome", occurrence=2, line_hint="columns")
+    for command in ("validate", "build"):
+        code, output = cli(command, project_dir=root)
+        assert code == 2, output
+        assert f"j.yml:{line}:{column}:" in output, output
+        assert "survey source `survey_answers` has no column `outcome` (for `outcome`)" in output
+        assert "did you mean `o`?" in output or "its columns: user_ref, s, m, o" in output
 
 
 def test_survey_is_a_dependency_of_the_job_tables(make_project):
