@@ -578,6 +578,14 @@ def write_demo_seeds(seeds_dir: Path, customers: int = 3000, seed: int = 7) -> N
     seeds_dir.mkdir(parents=True, exist_ok=True)
     _write_csv(seeds_dir / EVENTS_FILE, EVENTS_HEADER, event_rows)
     _write_csv(seeds_dir / CUSTOMERS_FILE, CUSTOMERS_HEADER, customer_rows)
+    write_survey(seeds_dir, seed)
+
+
+def write_survey(seeds_dir: Path, seed: int = 7) -> None:
+    """The survey seed (SPEC §5), drawn from the customers just written (see ``demo_survey``)."""
+    from .demo_survey import write_demo_survey
+
+    write_demo_survey(seeds_dir, seed=seed)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

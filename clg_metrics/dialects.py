@@ -13,7 +13,10 @@ journey gives the same rows on DuckDB, PostgreSQL and Spark:
 - ``NOT MATERIALIZED`` CTE hints, which only DuckDB and PostgreSQL accept;
 - JSON properties stored as text: PostgreSQL's JSON functions need a ``json`` value;
 - the whole-row hash of the incremental fingerprint (``RowHash``, which only dialects with a
-  transform for it can write).
+  transform for it can write);
+- text ordered by its bytes (``ByteOrder``, for ties broken "by theme ascending"): DuckDB and
+  Spark compare strings by bytes already, PostgreSQL by the database's collation unless told
+  ``COLLATE "C"``.
 
 Each difference is one small named transform; ``TRANSFORMS`` lists, per dialect, the transforms
 that apply (like sqlglot's ``transforms.preprocess([...])``), and ``lower`` runs them.
@@ -43,6 +46,16 @@ class RowHash(exp.Expression, exp.Func):
 
     No dialect writes it as it is: each dialect that can hash a row has a transform lowering it
     (see ``TRANSFORMS``); elsewhere ``lower`` raises a CompileError.
+    """
+
+    arg_types = {"this": True}
+
+
+class ByteOrder(exp.Expression, exp.Func):
+    """A text value compared by its bytes (UTF-8 code point order), whatever the engine's collation.
+
+    Used in ORDER BY keys whose order is part of a table's contract, so that every engine breaks
+    ties alike; ``lower`` writes it as the value itself where byte order is the default.
     """
 
     arg_types = {"this": True}
@@ -177,6 +190,14 @@ def row_hash_of_columns(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+@_applies_to(ByteOrder)
+def byte_order_as_c_collation(node: exp.Expr, dialect: str) -> exp.Expr:
+    """PostgreSQL: ``value COLLATE "C"`` (byte order) instead of the database's collation."""
+    if isinstance(node, ByteOrder):
+        return exp.Collate(this=node.this.copy(), expression=exp.to_identifier("C", quoted=True))
+    return node
+
+
 def _summable(hashed: exp.Expr) -> exp.Expr:
     """The incremental fingerprint sums row hashes: cast to a type whose SUM cannot overflow."""
     return exp.cast(hashed, exp.DataType.build("DECIMAL(38, 0)"))
@@ -199,8 +220,8 @@ DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_arr
 TRANSFORMS: dict[str, tuple[Transform, ...]] = {
     "duckdb": (row_hash_of_struct,),
     "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text,
-                 series_as_table_function),
-    "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text),
+                 series_as_table_function, byte_order_as_c_collation),
+    "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text, byte_order_as_c_collation),
     "bigquery": (drop_cte_hints, nth_smallest_as_array),  # has UNIX_MICROS
     **{name: _SPARK_TRANSFORMS for name in _SPARK_LIKE},
 }
@@ -217,6 +238,8 @@ def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
             return node
 
         tree = tree.transform(rewrite, copy=True)
+    if tree.find(ByteOrder):  # DuckDB and Spark compare text by its bytes already
+        tree = tree.transform(lambda n: n.this if isinstance(n, ByteOrder) else n, copy=True)
     if tree.find(RowHash):
         raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
                            "set `incremental: {enabled: false}` in clg_project.yml")

@@ -19,10 +19,11 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
-from .compiler.outputs import BuiltJourney
 from .compiler.journey import Incremental
+from .compiler.outputs import BuiltJourney
+from .compiler.outputs.survey import missing_columns as missing_survey_columns
 from .dialects import to_sql
-from .errors import CompileError
+from .errors import CompileError, did_you_mean
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns
 
@@ -217,12 +218,16 @@ def build_dag(project: Project, as_of: datetime,
     deps = tuple(progress_model_name(j.name) for j in selected) + tuple(dict.fromkeys(
         j.journey.customers.from_.lower() for j in covered if j.journey.customers and j.journey.segments
         and j.journey.customers.from_.lower() in nodes))
+    for loaded in covered:
+        check_survey(loaded, columns_of)
     for table in OUTPUT_TABLES:
         try:
             query = table.build(built, as_of)
         except CompileError as exc:
             raise CompileError(f"output `{table.name}`: {exc}") from None
-        dag.models[table.name] = Model(table.name, "output", query, deps + table.reads,
+        # the project relations the table reads itself (a journey's survey), as progress models list theirs
+        sources = tuple(dict.fromkeys(r for j in covered for r in table.journey_reads(j.journey) if r in nodes))
+        dag.models[table.name] = Model(table.name, "output", query, deps + table.reads + sources,
                                        columns=list(table.column_names))
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect
@@ -245,6 +250,20 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
     return Model(progress_model_name(journey.journey), "journey", query,
                  depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
                  journey=journey.journey, checksum=_text_hash(definition))
+
+
+def check_survey(loaded: LoadedJourney, columns_of: Callable[[str], list[str] | None]) -> None:
+    """A survey source whose columns are known must have the mapped ones (reported at ``survey:``)."""
+    survey = loaded.journey.survey
+    if survey is None:
+        return
+    columns = columns_of(survey.from_)
+    missing = missing_survey_columns(loaded.journey, columns)
+    if missing:
+        line, column = loaded.source.locate(("survey", "columns", missing[0][0]))  # else `survey:` itself
+        hint = did_you_mean(missing[0][1], columns) or "map them with `survey: {columns: {...}}`"
+        raise CompileError(f"{loaded.source.path}:{line}:{column}: survey source `{survey.from_}` has no column "
+                           + ", ".join(f"`{c}`" for _, c in missing) + f" ({hint})")
 
 
 def _file_hash(path: Path) -> str:

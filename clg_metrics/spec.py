@@ -106,6 +106,22 @@ class CustomersSource(_Model):
     checks: list[CheckDecl] = Field(default_factory=list)
 
 
+class SurveyColumns(_Model):
+    """Where the survey's customer and its three coded themes are (SPEC §5); canonical names by default."""
+
+    customer_id: ColumnName = "customer_id"
+    struggle: ColumnName = "struggle"
+    motivation: ColumnName = "motivation"
+    outcome: ColumnName = "outcome"
+
+
+class SurveySource(_Model):
+    """``survey:``: the coded answers of survey or interview responses, one row per response."""
+
+    from_: Relation = Field(alias="from")
+    columns: SurveyColumns = SurveyColumns()
+
+
 class Segment(_Model):
     """A named group of customers, as of the build's ``as_of`` (SPEC §4)."""
 
@@ -147,6 +163,15 @@ class Journey(_Model):
     phases: list[Phase] = Field(default_factory=list)
     segments: list[Segment] = Field(default_factory=list)
     analysis: Analysis = Analysis()
+    survey: SurveySource | None = None  # SPEC §5: the job_themes and job_statements tables
+
+    @property
+    def value_milestone_index(self) -> int | None:
+        """The 1-based index of the milestone SPEC §5 calls "value" (``analysis.value_milestone``,
+        else the last one); None when the journey has no milestones or the name is unknown."""
+        names = [m.milestone for _, m in self.milestones]
+        name = self.analysis.value_milestone or (names[-1] if names else None)
+        return names.index(name) + 1 if name in names else None
 
     @property
     def benchmark(self) -> str | None:

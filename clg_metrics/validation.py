@@ -175,6 +175,48 @@ def source_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Pr
                                         f"(for `{canonical}`)", hint)
 
 
+def survey_source_exists(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``survey.from`` names a seed, a sql/ model or a warehouse schema.table (SPEC §5)."""
+    survey = loaded.journey.survey
+    if survey is None:
+        return
+    name = survey.from_.lower()
+    if "." not in name and name not in project.seeds and name not in project.sql_models:
+        known = list(project.seeds) + list(project.sql_models)
+        hint = did_you_mean(name, known) or (
+            f"{one_of(known)}; " if known else "") + "name a warehouse table as schema.table"
+        yield loaded.source.problem(("survey", "from"), f"unknown survey source `{survey.from_}`: not a seed or a "
+                                    "sql/ model", hint)
+
+
+def value_milestone_known(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``analysis.value_milestone`` names a milestone of the journey (SPEC §5's "value")."""
+    name = loaded.journey.analysis.value_milestone
+    index = _index(loaded.journey)
+    if name is not None and name not in index:
+        yield loaded.source.problem(("analysis", "value_milestone"), f"unknown value milestone `{name}`",
+                                    (did_you_mean(name, index) or one_of(index)) if index
+                                    else "the journey has no milestones: remove `value_milestone`")
+
+
+def survey_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """The ``survey: {columns}`` mapping names columns of the seed or sql/ model (warehouse tables
+    are checked when the build starts, ``models.check_survey``)."""
+    survey = loaded.journey.survey
+    columns = relation_columns(project, survey.from_) if survey is not None else None
+    if columns is None:
+        return
+    lowered = {c.lower() for c in columns}
+    for key in ("customer_id", "struggle", "motivation", "outcome"):
+        column = getattr(survey.columns, key)
+        if column.lower() not in lowered:
+            hint = did_you_mean(column, columns)
+            hint = (f"{hint} " if hint else "") + f"map it: `columns: {{{key}: <column>}}`; its columns: " \
+                + ", ".join(columns[:12])
+            yield loaded.source.problem(("survey", "columns", key), f"survey source `{survey.from_}` has no column "
+                                        f"`{column}` (for `{key}`)", hint)
+
+
 # Each rule with the rules that must have found nothing before it runs: references between
 # duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
 JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
@@ -185,6 +227,9 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (within_anchors, (unique_milestone_names,)),
     (no_cycles, (unique_milestone_names, milestone_references)),
     (source_columns_exist, (sources_exist,)),
+    (survey_source_exists, ()),
+    (value_milestone_known, ()),
+    (survey_columns_exist, (survey_source_exists,)),
 )
 
 

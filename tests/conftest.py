@@ -31,24 +31,22 @@ def customer_columns(customers: list[dict]) -> dict[str, str]:
 
 
 def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dict] | None,
-                          as_of: datetime, con: duckdb.DuckDBPyConnection | None = None) -> dict[str, list[dict]]:
+                          as_of: datetime, con: duckdb.DuckDBPyConnection | None = None,
+                          survey: list[dict] | None = None) -> dict[str, list[dict]]:
     """Compile ``journey`` (a YAML-shaped dict) and run it on an in-memory DuckDB.
 
     Events go into table ``events`` (columns of EVENT_COLUMNS), customers into ``customers``
-    (``customer_columns``); the journey's sources are pointed at them. Returns every output table
-    of the registry as row dicts.
+    (``customer_columns``), survey rows (if given) into ``survey`` (``survey_columns``); the
+    journey's sources are pointed at them. Returns every output table of the registry as row
+    dicts; the outputs other outputs read (``OutputTable.reads``) are tables of that name.
     """
-    doc = dict(journey)
-    doc["events"] = {"from": "events"}
-    if customers is not None:
-        doc["customers"] = {"from": "customers"}
-    else:
-        doc.pop("customers", None)
-    spec = Journey.model_validate(doc)
+    from clg_metrics.models import render
+
+    spec = journey_spec(journey, customers, survey)
     own = con is None
     con = duckdb.connect() if own else con
     con.execute("SET TimeZone = 'UTC'")
-    for table in ("events", "customers", "progress"):
+    for table in ("events", "customers", "survey", "progress"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
     con.execute("CREATE TABLE events (" + ", ".join(f"{c} {t}" for c, t in EVENT_COLUMNS.items()) + ")")
     _insert(con, "events", list(EVENT_COLUMNS), events)
@@ -56,6 +54,10 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
         columns = customer_columns(customers)
         con.execute("CREATE TABLE customers (" + ", ".join(f"{c} {t}" for c, t in columns.items()) + ")")
         _insert(con, "customers", list(columns), customers)
+    if survey is not None:
+        columns = survey_columns(survey)
+        con.execute("CREATE TABLE survey (" + ", ".join(f'"{c}" {t}' for c, t in columns.items()) + ")")
+        _insert(con, "survey", list(columns), survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
@@ -64,9 +66,9 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     out = {}
     for name, query in tables.items():
         if name in READ_BY_OUTPUTS:  # later outputs read it as a table
-            con.execute(f"CREATE OR REPLACE TABLE {name} AS {query.sql('duckdb')}")
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {render(query, 'duckdb', pretty=False)}")
             query = exp.select("*").from_(name)
-        cursor = con.execute(query.sql("duckdb"))
+        cursor = con.execute(render(query, "duckdb", pretty=False))  # as the engine renders it (dialects.lower)
         columns = [d[0] for d in cursor.description]
         out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if own:
@@ -80,6 +82,32 @@ READ_BY_OUTPUTS = {name for table in OUTPUT_TABLES for name in table.reads}
 def output_queries(built: list, as_of: datetime) -> dict:
     """Every output table of the registry over the given progress tables, by name."""
     return {table.name: table.build(built, as_of) for table in OUTPUT_TABLES}
+
+
+# the survey table always has these; any other key the rows carry becomes a VARCHAR column
+SURVEY_COLUMNS = {"customer_id": "BIGINT", "struggle": "VARCHAR", "motivation": "VARCHAR", "outcome": "VARCHAR"}
+
+
+def survey_columns(survey: list[dict]) -> dict[str, str]:
+    """The columns of the ``survey`` table for these rows: SURVEY_COLUMNS, then extra keys."""
+    columns = dict(SURVEY_COLUMNS)
+    for row in survey:
+        for key in row:
+            columns.setdefault(key, "VARCHAR")
+    return columns
+
+
+def journey_spec(journey: dict, customers: list[dict] | None, survey: list[dict] | None) -> Journey:
+    """The journey with its sources pointed at the test tables (a given ``survey: {columns}`` kept)."""
+    doc = {**journey, "events": {"from": "events"}}
+    doc.pop("customers", None)
+    if customers is not None:
+        doc["customers"] = {"from": "customers"}
+    if survey is not None:
+        doc["survey"] = {**(journey.get("survey") or {}), "from": "survey"}
+    else:
+        doc.pop("survey", None)
+    return Journey.model_validate(doc)
 
 
 def _insert(con, table: str, columns: list[str], rows: list[dict]) -> None:
@@ -112,7 +140,7 @@ def cli(*args: str, project_dir: Path | None = None) -> tuple[int, str]:
 
 
 def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: list[dict] | None,
-                          as_of: datetime) -> dict[str, list[dict]]:
+                          as_of: datetime, survey: list[dict] | None = None) -> dict[str, list[dict]]:
     """``run_journey_on_duckdb`` on another engine: the same tables (typed by DuckDB), the same
     compiled trees rendered for the engine's dialect.
 
@@ -121,13 +149,9 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     in-memory DataFrames and the progress table a cached one: the SQL under test is the same,
     and the engine's own table paths are covered by test_engine_spark and test_engines_e2e.
     """
-    from clg_metrics.models import render, renamed
+    from clg_metrics.models import renamed, render
 
-    doc = {**journey, "events": {"from": "events"}}
-    doc.pop("customers", None)
-    if customers is not None:
-        doc["customers"] = {"from": "customers"}
-    spec = Journey.model_validate(doc)
+    spec = journey_spec(journey, customers, survey)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     built = [BuiltJourney(spec, "progress", list(customer_columns(customers)) if customers is not None else None)]
@@ -135,14 +159,16 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     spark = engine.dialect == "spark"
     qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
     if spark:
-        cached = _spark_inputs(engine, events, customers, render(progress, "spark", None, pretty=False))
+        cached = _spark_inputs(engine, events, customers, render(progress, "spark", None, pretty=False), survey)
     else:
         con = duckdb.connect()
-        run_journey_on_duckdb(journey, [], customers, as_of, con=con)  # creates the typed tables
+        run_journey_on_duckdb(journey, [], customers, as_of, con=con, survey=survey)  # creates the typed tables
         _insert(con, "events", list(EVENT_COLUMNS), events)
         engine.load_relation("events", con.table("events"))
         if customers is not None:
             engine.load_relation("customers", con.table("customers"))
+        if survey is not None:
+            engine.load_relation("survey", con.table("survey"))
         con.close()
         engine.create_table_as("progress", renamed(progress, qualified))
     out = {}
@@ -165,8 +191,8 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
 _SPARK_TYPES = {"BIGINT": "bigint", "VARCHAR": "string", "TIMESTAMP": "timestamp_ntz"}
 
 
-def _spark_inputs(engine, events, customers, progress_sql):
-    """Temporary views events/customers/progress in the engine's session; returns the cached progress."""
+def _spark_inputs(engine, events, customers, progress_sql, survey=None):
+    """Temporary views events/customers/survey/progress in the engine's session; returns the cached progress."""
     spark = engine.spark
 
     def view(name, columns, rows):
@@ -176,6 +202,8 @@ def _spark_inputs(engine, events, customers, progress_sql):
     view("events", EVENT_COLUMNS, events)
     if customers is not None:
         view("customers", customer_columns(customers), customers)
+    if survey is not None:
+        view("survey", survey_columns(survey), survey)
     progress = spark.sql(progress_sql).cache()
     progress.createOrReplaceTempView("progress")
     return progress
@@ -201,7 +229,7 @@ def spark_engine(tmp_path_factory):
 
 @pytest.fixture(params=["duckdb", "postgres", "spark"])
 def run_journey(request):
-    """run_journey(journey_dict, events, customers, as_of) -> {table: [row dicts]}, once per engine.
+    """run_journey(journey_dict, events, customers, as_of, survey=None) -> {table: [row dicts]}, once per engine.
 
     On PostgreSQL and Spark the result must also equal DuckDB's row for row (SPEC: every engine
     agrees), and the test's own expectations are then checked against the engine's rows.
@@ -212,9 +240,9 @@ def run_journey(request):
 
     engine = request.getfixturevalue(f"{request.param}_engine")
 
-    def run(journey, events, customers, as_of):
-        expected = run_journey_on_duckdb(journey, events, customers, as_of)
-        actual = run_journey_on_engine(engine, journey, events, customers, as_of)
+    def run(journey, events, customers, as_of, survey=None):
+        expected = run_journey_on_duckdb(journey, events, customers, as_of, survey=survey)
+        actual = run_journey_on_engine(engine, journey, events, customers, as_of, survey=survey)
         for table in expected:
             assert normalized(actual[table]) == normalized(expected[table]), \
                 f"{request.param} differs from DuckDB in {table}"

@@ -17,7 +17,7 @@ import pytest
 from conftest import cli, copy_demo
 from engines import drop_schema, normalized, postgres_target, spark_target
 
-OUTPUTS = ("milestone_status", "funnel", "customer_progress")
+OUTPUTS = ("milestone_status", "funnel", "customer_progress", "job_themes", "job_statements")
 # The first build's check outcomes: the same checks find the same number of bad rows everywhere
 DQ_QUERY = ('SELECT check_name, status, unexpected_count FROM "dq_results" '
             'WHERE run_id = (SELECT MIN(run_id) FROM "dq_results") ORDER BY check_name')

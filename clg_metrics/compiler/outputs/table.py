@@ -29,6 +29,8 @@ class OutputTable:
     build: Callable[[list[BuiltJourney], datetime], exp.Query]  # over the journeys' progress tables
     order_by: tuple[str, ...]  # the natural order for `show` and tests
     reads: tuple[str, ...] = ()  # other output tables it is built from (they come first in the DAG)
+    # project relations a journey makes it read besides the progress table (e.g. the survey source)
+    journey_reads: Callable[[Journey], tuple[str, ...]] = lambda journey: ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
