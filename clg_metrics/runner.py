@@ -63,7 +63,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
 def test(ctx: Context, on_checks: Callable[[list], None] | None = None) -> BuildReport:
     """Run the checks alone on the published tables, and append their results to dq_results."""
     engine = connect(ctx.target, ctx.project.root)
-    run = BuildRun(ctx, engine, on_checks=on_checks)
+    run = BuildRun(ctx, engine, on_checks=on_checks, command="test")
     started = time.perf_counter()
     try:
         engine.lock_build()
