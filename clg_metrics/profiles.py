@@ -50,7 +50,9 @@ class DuckDBTarget(TargetBase):
     """The embedded default: a DuckDB file (relative paths are relative to the project)."""
 
     type: Literal["duckdb"]
-    path: str = "target/clg.duckdb"
+    path: str = "target/clg.duckdb"  # the warehouse: seeds, models, raw events, state
+    # what readers (show, BI tools) open: default <path stem>_serving.duckdb beside the warehouse
+    serving_path: str | None = None
     schema_: str = Field(default="main", alias="schema", pattern=_IDENTIFIER)
     memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGTkmgt]?i?[Bb]\s*$")
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)

@@ -76,7 +76,7 @@ def test(ctx: Context, on_checks: Callable[[list], None] | None = None) -> Build
     run: BuildRun | None = None
     try:
         engine = connect(ctx.target, ctx.project.root)
-        run = BuildRun(ctx, engine, on_checks=on_checks)
+        run = BuildRun(ctx, engine, on_checks=on_checks, command="test")
         with recorded(run, started, "test"):
             engine.lock_build()
             checks = source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns)

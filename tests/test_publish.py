@@ -103,6 +103,13 @@ def snapshot(root: Path, skip: tuple[str, ...] = ()) -> dict[str, list[tuple]]:
                 if t not in skip}
 
 
+def serving_snapshot(root: Path) -> dict[str, list[tuple]]:
+    """Every table's rows in the serving file, which readers open (sorted)."""
+    with duckdb.connect(str(root / "target" / "test_serving.duckdb"), read_only=True) as con:
+        names = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall()]
+        return {t: con.execute(f'SELECT * FROM "{t}" ORDER BY ALL').fetchall() for t in sorted(names)}
+
+
 def console_script() -> str:
     local = Path(sys.executable).parent / "clg-metrics"
     if local.exists():
@@ -148,6 +155,7 @@ def test_killed_build_keeps_the_last_good_outputs(project):
     assert code == 0, output
     good = snapshot(project)
     assert funnel(project) == [3, 2, 1]
+    served = serving_snapshot(project)
 
     (project / "sql").mkdir()
     (project / "sql" / "endless.sql").write_text(ENDLESS_SQL)
@@ -173,6 +181,7 @@ def test_killed_build_keeps_the_last_good_outputs(project):
     assert STAGED + "events" in after, sorted(after)
     assert {t: rows for t, rows in after.items() if not t.startswith(STAGED)} == good
     assert funnel(project) == [3, 2, 1]
+    assert serving_snapshot(project) == served  # readers still see the last good build
 
     # the next good build cleans up the leftovers and publishes
     (project / "sql" / "endless.sql").unlink()
@@ -180,6 +189,8 @@ def test_killed_build_keeps_the_last_good_outputs(project):
     assert code == 0, output
     assert funnel(project) == [3, 2, 2]
     assert not [t for t in tables(project) if t.startswith(STAGED)]
+    after = serving_snapshot(project)
+    assert after["funnel"] == sorted(snapshot(project)["funnel"]) and after["clg_builds"] != served["clg_builds"]
 
 
 def test_database_in_use_by_another_process(project):
@@ -197,8 +208,11 @@ def test_database_in_use_by_another_process(project):
         assert done.returncode == 2, done.stdout + done.stderr
         assert "in use" in done.stderr and str(database(project)) in done.stderr, done.stderr
         assert "Traceback" not in done.stdout + done.stderr
-        code, output = cli("show", "funnel", project_dir=project)  # read-only opens are refused too
-        assert code == 2 and "in use" in output, output
+        assert "not a clg-metrics build" in done.stderr and "serving" in done.stderr, done.stderr
+        # show reads the serving file, which the holder of the warehouse does not lock (issue 10:
+        # this used to be refused too)
+        code, output = cli("show", "funnel", project_dir=project)
+        assert code == 0 and "66.67" in output, output
     finally:
         stop(holder)
     code, output = cli("build", "--skip-checks", project_dir=project)
@@ -239,7 +253,8 @@ def test_concurrent_builds_publish_one_whole_build(project):
 def test_failing_check_or_model_publishes_nothing(project, monkeypatch):
     code, output = cli("build", project_dir=project)  # with checks
     assert code == 0, output
-    good = snapshot(project, skip=("dq_results",))
+    good = snapshot(project, skip=("dq_results", "clg_builds"))  # the two logs a failed build appends to
+    current = query(project, "SELECT build_id FROM clg_builds WHERE is_current")
     dq_before = query(project, "SELECT count(*) FROM dq_results")[0][0]
     assert funnel(project) == [3, 2, 1]
 
@@ -260,7 +275,11 @@ def test_failing_check_or_model_publishes_nothing(project, monkeypatch):
     code, output = cli("build", "--as-of", "2024-02-01", project_dir=project)
     assert code == 1, output
     assert "funnel.always_fails" in output and "nothing was published" in output
-    assert snapshot(project, skip=("dq_results",)) == good
+    assert snapshot(project, skip=("dq_results", "clg_builds")) == good
+    # the failed build is logged, and the published outputs are still the first build's
+    assert query(project, "SELECT status, is_current FROM clg_builds ORDER BY started_at") == \
+        [("success", True), ("failed", False)]
+    assert query(project, "SELECT build_id FROM clg_builds WHERE is_current") == current
     failed = query(project, "SELECT relation, severity, status, unexpected_count FROM dq_results "
                             "WHERE check_name = 'funnel.always_fails'")
     assert failed == [("funnel", "error", "fail", 3)]  # the staged funnel's rows

@@ -243,6 +243,14 @@ class Engine(ABC):
     def _after_publish(self, state: Any) -> None:
         """A hook inside the publish transaction, after the views; ``state`` is _before_publish's."""
 
+    def serve(self, tables: list[str], build_id: str) -> None:
+        """Make the just-published ``tables`` what readers (``show``, BI tools) see, all at once.
+
+        Called after the publish transaction committed. On a server (PostgreSQL, Spark) readers
+        query the schema itself and the transaction already switched them over: nothing to do.
+        DuckDB writes a serving file beside the warehouse and swaps it in (engines/duckdb_serving.py).
+        """
+
     # -- the rest ------------------------------------------------------------------------------------
 
     def lock_build(self) -> None:

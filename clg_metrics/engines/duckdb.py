@@ -9,10 +9,11 @@ from typing import Any
 import duckdb
 from sqlglot import exp
 
-from ..errors import EngineError, first_line
+from ..errors import BuildError, EngineError, first_line
 from ..filters import literal
 from ..profiles import DuckDBTarget
 from .base import Engine, csv_reader
+from .duckdb_serving import BuildLock, lock_conflict, serving_path, write_serving
 
 
 class DuckDBEngine(Engine):
@@ -20,14 +21,23 @@ class DuckDBEngine(Engine):
     ERRORS = (duckdb.Error,)
 
     def __init__(self, target: DuckDBTarget, project_dir: Path, read_only: bool = False):
+        """A build (``read_only=False``) opens the warehouse file under the build lock; a reader
+        (``show``) opens the serving file, which holds the published outputs (duckdb_serving.py)."""
         self.target = target
         self.schema = target.schema_
+        self.serving: Path | None = None
+        self.lock: BuildLock | None = None
         path = target.path
         if path != ":memory:" and not path.startswith("md:"):
             file = Path(path) if Path(path).is_absolute() else project_dir / path
-            if read_only and not file.exists():
+            self.serving = serving_path(file, target.serving_path, project_dir)
+            if read_only and self.serving.exists():
+                file = self.serving  # a warehouse built before serving files existed: read it
+            elif read_only and not file.exists():
                 raise EngineError(f"{file}: no database yet; run `clg-metrics build` first")
             file.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                self.lock = BuildLock(file)
             path = str(file)
         self.path = path
         config: dict[str, Any] = {}
@@ -39,14 +49,12 @@ class DuckDBEngine(Engine):
             config[key] = value
         try:
             self.con = duckdb.connect(path, read_only=read_only, config=config)
-        except duckdb.IOException as exc:
-            message = first_line(exc)
-            if "lock" in message.lower():
-                raise EngineError(f"{path} is in use by another process (is another build running?): {message}") \
-                    from None
-            raise EngineError(f"cannot open {path}: {message}") from None
         except duckdb.Error as exc:
-            raise EngineError(f"cannot open {path}: {first_line(exc)}") from None
+            self.close_lock()
+            message = first_line(exc)
+            if isinstance(exc, duckdb.IOException) and "lock" in message.lower():
+                raise lock_conflict(path, message, self.serving, read_only) from None
+            raise EngineError(f"cannot open {path}: {message}") from None
         # Timestamps are compared as UTC TIMESTAMP (SPEC): TIMESTAMPTZ inputs convert in UTC.
         self.con.execute("SET TimeZone = 'UTC'")
         self.con.execute("SET enable_progress_bar = false")
@@ -106,5 +114,23 @@ class DuckDBEngine(Engine):
         asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
         return asset.add_batch_definition_whole_table("all").get_batch()
 
+    def serve(self, tables: list[str], build_id: str) -> None:
+        """Swap in a serving file holding ``tables`` (see duckdb_serving.py); a failure here leaves
+        the readers on the previous build, whole."""
+        if self.serving is None:
+            return
+        try:
+            write_serving(self.con, self.schema, tables, self.serving, build_id)
+        except (duckdb.Error, OSError) as exc:
+            raise BuildError(f"the build was published in {self.path}, but writing the serving file "
+                             f"{self.serving} failed, so readers still see the previous build: "
+                             f"{first_line(exc)}") from None
+
+    def close_lock(self) -> None:
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+
     def close(self) -> None:
         self.con.close()
+        self.close_lock()

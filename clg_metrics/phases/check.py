@@ -17,8 +17,8 @@ def check(run: BuildRun, checks: list) -> None:
 
     fast = [c for c in checks if supports(c)]
     results = run_fast_checks(run.engine, fast, run.physical)
-    declared = [c for c in checks if not supports(c)]
-    if declared:  # great-expectations is imported only when a user declared checks
+    declared = [c for c in checks if not supports(c)]  # (checks.fast.DECLARED lists those with one)
+    if declared:  # great-expectations is imported only for checks without a compiled form
         from ..checks.gx import run_checks
 
         results += run_checks(run.engine, declared, run.physical)

@@ -1,11 +1,16 @@
 """Publish: replace the published tables by the staged twins in one engine transaction, with the
-build's clg_state and dq_results rows; or, on a failure, drop what was staged (``abort``)."""
+build's clg_state, dq_results and clg_builds rows; or, on a failure, drop what was staged
+(``abort``). Then the engine serves what readers read (``Engine.serve``: on DuckDB, a serving file
+swapped in whole; elsewhere the schema itself, which the transaction already updated).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from ..builds import BUILDS_TABLE, builds_query
 from ..checks.results import DQ_TABLE, dq_rows_query
+from ..compiler.outputs import OUTPUT_NAMES
 from ..incremental import STATE_TABLE, state_query
 from .run import STAGED_PREFIX, BuildRun
 
@@ -22,12 +27,23 @@ def _stage_dq_results(run: BuildRun) -> bool:
     run.engine.create_table_as(STAGED_PREFIX + DQ_TABLE, query)
     return True
 
+
 def abort(run: BuildRun) -> None:
-    """Drop what this run staged, but still record its check results."""
+    """Drop what this run staged, but still record its check results (and the failed build)."""
     run.engine.drop([STAGED_PREFIX + n for n in run.built])
     run.built = []
     if run.report.checks:
-        publish(run, include_models=False)
+        publish(run, include_models=False, status="failed")
+
+
+def _stage_builds(run: BuildRun, status: str) -> None:
+    exists = BUILDS_TABLE in run.engine.tables()
+    previous = f"{run.engine.schema}.{BUILDS_TABLE}" if exists else None
+    finished_at = datetime.now(timezone.utc).replace(tzinfo=None)
+    query = builds_query(run.run_id, run.command, status, run.ctx.as_of.replace(tzinfo=None), run.started_at,
+                         finished_at, previous)
+    run.engine.create_table_as(STAGED_PREFIX + BUILDS_TABLE, query)
+
 
 def _stage_state(run: BuildRun) -> None:
     previous = f"{run.engine.schema}.{STATE_TABLE}" if STATE_TABLE in run.engine.tables() else None
@@ -35,9 +51,17 @@ def _stage_state(run: BuildRun) -> None:
     query = state_query(run.states, built_at, previous)
     run.engine.create_table_as(STAGED_PREFIX + STATE_TABLE, query)
 
-def publish(run: BuildRun, include_models: bool) -> None:
-    """Publish in one engine transaction: the staged models (with include_models), clg_state and
-    dq_results (the previous rows plus this run's checks)."""
+def served_tables(run: BuildRun) -> list[str]:
+    """What BI reads: every output the registry lists (whatever it lists), dq_results and clg_builds,
+    as far as they exist after this publish."""
+    tables = set(run.engine.tables())
+    return [n for n in dict.fromkeys(OUTPUT_NAMES + (DQ_TABLE, BUILDS_TABLE)) if n in tables]
+
+
+def publish(run: BuildRun, include_models: bool, status: str = "success") -> None:
+    """Publish in one engine transaction: the staged models (with include_models), clg_state,
+    dq_results (the previous rows plus this run's checks) and clg_builds (this run's row); then
+    serve the outputs to readers."""
     published = lambda name: f"{run.engine.schema}.{name}" if "." not in name else name  # noqa: E731
     views = [(STAGED_PREFIX + n, n, run.models[n].tree(rename=published))
              for n in run.built if run.models[n].materialized == "view"] if include_models else []
@@ -48,4 +72,7 @@ def publish(run: BuildRun, include_models: bool) -> None:
         renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
     if _stage_dq_results(run):
         renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
+    _stage_builds(run, status)
+    renames.append((STAGED_PREFIX + BUILDS_TABLE, BUILDS_TABLE))
     run.engine.publish(renames, views, source_dialect=run.ctx.project.config.sql_dialect)
+    run.engine.serve(served_tables(run), run.run_id)

@@ -45,7 +45,12 @@ class BuildRun:
     built: list[str] = field(default_factory=list)  # staged so far, in build order
     models: dict[str, Model] = field(default_factory=dict)
     states: list[JourneyState] = field(default_factory=list)  # clg_state rows to publish
-    run_id: str = field(default_factory=lambda: datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ"))
+    command: str = "build"  # build | test: what clg_builds records
+    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
+    run_id: str = ""  # the build id of clg_builds and dq_results: the start time, to the microsecond
+
+    def __post_init__(self) -> None:
+        self.run_id = self.run_id or self.started_at.strftime("%Y%m%dT%H%M%S%fZ")
 
     def physical(self, relation: str) -> str:
         """The table a relation is read from now: its staged twin if this run built it.

@@ -1,0 +1,136 @@
+"""DuckDB's serving file: what readers open, so that they never stand in a build's way.
+
+A DuckDB file has one writer process or any number of reader processes, never both: a dashboard
+with a read-only connection to the warehouse file would make the hourly build fail. So readers
+do not open the warehouse (seeds, raw events, progress tables, clg_state). After each publish the
+build writes the published outputs (the output registry's tables, dq_results, clg_builds) into a
+new file beside the serving file and renames it over the serving file (``os.replace``: atomic on
+POSIX). A reader that opens the serving file sees one whole build, old or new; a connection kept
+open keeps reading the build it opened (its file handle holds the old inode) until it reconnects.
+The build never opens the serving file itself, so no reader can lock it out.
+
+Why a file and not Parquet files per build behind views, or DuckLake: see README ("Reading the
+outputs") and bench/README.md ("Publishing to readers"); in short, one file is one snapshot of all
+tables for any reader (a query over two Parquet files swapped one by one can mix builds), and
+DuckLake is an extension DuckDB downloads at run time, which fails offline.
+
+The build lock (``<warehouse>.build.lock``, an ``flock`` held while a build or test runs, released
+by the kernel when the process dies, even by kill -9) tells a concurrent build apart from a
+reader, so that the lock message names the right culprit.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlglot import exp
+
+from ..errors import EngineError
+
+SERVING_ALIAS = "__clg_serving"
+_HOLDER = re.compile(r"Conflicting lock is held in (?P<exe>.*?) \(PID (?P<pid>\d+)\)")
+
+
+def serving_path(warehouse: Path, configured: str | None, project_dir: Path) -> Path:
+    """The serving file: the profile's ``serving_path`` (relative to the project), else
+    ``<warehouse stem>_serving.duckdb`` beside the warehouse."""
+    if configured:
+        path = Path(configured)
+        return path if path.is_absolute() else project_dir / path
+    return warehouse.with_name(f"{warehouse.stem}_serving{warehouse.suffix or '.duckdb'}")
+
+
+def _leftovers(serving: Path) -> list[Path]:
+    return sorted(serving.parent.glob(f".{serving.name}.*"))
+
+
+class BuildLock:
+    """The flock that says a clg-metrics command is writing to a warehouse file."""
+
+    def __init__(self, warehouse: Path):
+        self.path = warehouse.with_name(warehouse.name + ".build.lock")
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = self._holder()
+            os.close(self.fd)
+            since = f", since {holder['started_at']} UTC" if holder.get("started_at") else ""
+            raise EngineError(
+                f"{warehouse} is in use by another clg-metrics build (PID {holder.get('pid', '?')}{since}): wait for it to finish and run "
+                f"again; nothing was changed. (Builds take turns; readers never block one.)") from None
+        os.ftruncate(self.fd, 0)
+        started = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        os.write(self.fd, json.dumps({"pid": os.getpid(), "started_at": started}).encode())
+
+    def _holder(self) -> dict[str, Any]:
+        try:
+            return json.loads(self.path.read_text() or "{}")
+        except (OSError, ValueError):
+            return {}
+
+    def release(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing the descriptor releases the flock
+            self.fd = None
+
+
+def lock_conflict(path: str, message: str, serving: Path | None, read_only: bool) -> EngineError:
+    """The message for DuckDB's "Could not set lock": who holds the file, and what to do."""
+    found = _HOLDER.search(message)
+    who = f"process {found['pid']} ({found['exe']})" if found else "another process"
+    if read_only:
+        return EngineError(
+            f"{path} is in use by {who}, which opened it read-write: open it read-only instead "
+            f"(`duckdb -readonly {path}`, `duckdb.connect(path, read_only=True)`) so that builds and "
+            f"other readers can share it")
+    where = (f"; readers should open the serving file {serving} instead, which never blocks a build"
+             if serving is not None else "")
+    return EngineError(
+        f"{path} (the warehouse file) is in use by {who}, which is not a clg-metrics build: a reader "
+        f"such as a BI tool, a notebook or `duckdb -readonly` holds a connection to it. Close that "
+        f"connection and run the build again{where} (README: Reading the outputs)")
+
+
+def write_serving(con: Any, schema: str, tables: list[str], serving: Path, build_id: str) -> None:
+    """Copy ``tables`` (published in ``schema`` of ``con``'s warehouse) into a new file and swap
+    it in as ``serving``. Leftovers of a killed build are removed first (the caller holds the
+    build lock, so none of them is a running build's)."""
+    for stale in _leftovers(serving):
+        stale.unlink(missing_ok=True)
+    serving.parent.mkdir(parents=True, exist_ok=True)
+    fresh = serving.with_name(f".{serving.name}.{build_id}.tmp")
+    alias = exp.to_identifier(SERVING_ALIAS, quoted=True)
+    attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(fresh)), alias))
+    con.execute(attach.sql("duckdb"))
+    try:
+        if schema != "main":
+            con.execute(exp.Create(this=exp.Table(this=exp.to_identifier(schema, quoted=True), db=alias),
+                                   kind="SCHEMA", exists=True).sql("duckdb"))
+        for name in tables:
+            copy = exp.Create(this=exp.table_(name, db=schema, catalog=SERVING_ALIAS, quoted=True), kind="TABLE",
+                              expression=exp.select("*").from_(exp.table_(name, db=schema, quoted=True)))
+            con.execute(copy.sql("duckdb"))
+    finally:
+        con.execute(exp.Detach(this=alias).sql("duckdb"))  # checkpoints: the file is whole, no WAL
+    try:
+        fd = os.open(fresh, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # the data is on disk before the name points at it
+        finally:
+            os.close(fd)
+        os.replace(fresh, serving)
+        directory = os.open(serving.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+    except OSError:
+        fresh.unlink(missing_ok=True)
+        raise
