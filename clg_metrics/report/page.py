@@ -38,11 +38,13 @@ section .lead { color: var(--muted); margin: 0 0 12px; }
 .pair.even { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
 svg.chart { width: 100%; height: auto; max-height: 520px; }
 table { border-collapse: collapse; width: 100%; font-size: .85rem; font-variant-numeric: tabular-nums; }
-th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top; }
+th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: left; vertical-align: top;
+  white-space: nowrap; }
+table.wrap td { white-space: normal; }
 th { color: var(--muted); font-weight: 600; background: #f1f5f9; position: sticky; top: 0; }
 td.n, th.n { text-align: right; white-space: nowrap; }
 tr.hl td { background: #ffe4e6; font-weight: 600; }
-.scroll { max-height: 360px; overflow: auto; border: 1px solid var(--line); border-radius: 6px; }
+.scroll { max-height: 360px; overflow: auto; margin-top: 8px; border: 1px solid var(--line); border-radius: 6px; }
 /* the CX map: phases side by side, milestones as cards */
 .cxmap { display: grid; gap: 14px; }
 .phase { border-radius: 10px; padding: 10px; background: #f8fafc; border-top: 6px solid var(--phase); }
@@ -114,7 +116,8 @@ def num(value: Any, decimals: int | None = None) -> str:
 
 
 def table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset(), highlight: set[int] = frozenset(),
-          attrs: list[str] | None = None, scroll: bool = False, caption: str | None = None) -> str:
+          attrs: list[str] | None = None, scroll: bool = False, caption: str | None = None,
+          wrap: bool = False) -> str:
     """An HTML table of escaped values; ``numeric`` columns right-aligned, ``highlight`` rows marked,
     ``attrs`` extra (already safe) attributes per row, e.g. ``data-milestone`` for the browser test."""
     head = "".join(f'<th class="n">{esc(h)}</th>' if i in numeric else f"<th>{esc(h)}</th>" for i, h in enumerate(headers))
@@ -126,7 +129,8 @@ def table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozens
                         for i, v in enumerate(row))
         body.append(f"<tr{cls}{extra}>{cells}</tr>")
     cap = f"<caption class=\"note\">{esc(caption)}</caption>" if caption else ""
-    out = f"<table>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+    cls = ' class="wrap"' if wrap else ""
+    out = f"<table{cls}>{cap}<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
     return f'<div class="scroll">{out}</div>' if scroll else out
 
 

@@ -35,7 +35,7 @@ def job(j: JourneyData) -> str:
             parts.append(table(["#", "job statement", "respondents", "motivation", "outcome"],
                                [[r["rank"], r["statement"], r["respondents"], _theme(r, "motivation"),
                                  _theme(r, "outcome")] for r in rows], numeric={0, 2},
-                               attrs=[attr("data-rank", r["rank"]) for r in rows]))
+                               attrs=[attr("data-rank", r["rank"]) for r in rows], wrap=True))
         else:
             parts.append('<p class="note">No survey responses in this build.</p>')
     return section("job", "The job to be done", None, "".join(parts))
@@ -92,7 +92,7 @@ def funnel(j: JourneyData) -> str:
     parts = []
     if gap is not None:
         bench = f' had they converted like <b>{esc(gap["benchmark_segment"])}</b>' if gap["benchmark_segment"] else ""
-        gap_n = (f'<span class="num">{num(gap["gap_customers"])}</span> more customers would have reached '
+        gap_n = (f'About <span class="num">{num(gap["gap_customers"], 0)}</span> more customers would have reached '
                  f'<b>{esc(gap["to_milestone"])}</b>{bench}.' if gap["gap_customers"] is not None else
                  f'<span class="num">{num(gap["dropped"])}</span> customers dropped between these milestones.')
         parts.append(f'<div class="callout" data-success-gap="{esc(gap["to_milestone"])}">'
@@ -191,24 +191,26 @@ def cohorts(j: JourneyData) -> str:
             attrs.append(attr("data-cohort", num(first["cohort_start"])))
         data = table(["cohort", "size"] + milestones, body, numeric=set(range(1, 2 + len(milestones))), attrs=attrs,
                      scroll=True, caption="% reached within the window; * = cohort still open")
-        parts.append(f'<div class="pair even"><div>{chart}</div><div>{data}</div></div>')
-    parts.append("<h3>KPI trends</h3>")
+        parts.append(f"{chart}{data}")
+    parts.append("<h3>KPI trends: customers who have reached each milestone</h3>")
     if j.kpi_trend is None:
         parts.append(missing("kpi_trend"))
     elif j.kpi_trend:
-        parts.append(_trend(j.kpi_trend, "newly_reached", "customers newly reaching the milestone", log=True))
+        parts.append(_trend(j.kpi_trend, "reached_to_date", "customers reached to date", log=True, stacked=True))
     if j.period_kpis is None:
         parts.append(missing("period_kpis"))
     elif j.period_kpis:
-        per = sorted({r["per"] for r in j.period_kpis})
-        parts.append(f"<h3>Recurring KPIs (customers qualifying each {esc(' / '.join(per))})</h3>")
-        parts.append(_trend(j.period_kpis, "customers_qualified", "customers qualifying"))
+        for per in sorted({r["per"] for r in j.period_kpis}, key=["day", "week", "month"].index):
+            rows = [r for r in j.period_kpis if r["per"] == per]
+            names = ", ".join(sorted({r["milestone"] for r in rows}))
+            parts.append(f"<h3>Recurring KPI: customers qualifying each {esc(per)} ({esc(names)})</h3>")
+            parts.append(_trend(rows, "customers_qualified", f"customers qualifying per {per}"))
     lead = "Of the customers who signed up in each period, the % who reached each milestone within the window."
     return section("cohorts", "Cohorts and KPI trends", lead, "".join(parts))
 
 
-def _trend(rows: list[dict], value: str, title: str, log: bool = False) -> str:
-    chart = charts.line_chart(rows, value, title, log=log)
+def _trend(rows: list[dict], value: str, title: str, log: bool = False, stacked: bool = False) -> str:
+    chart = charts.line_chart(rows, value, title, log=log, width=1000 if stacked else 560)
     milestones = [m for _, m in sorted({(r["milestone_index"], r["milestone"]) for r in rows})]
     periods: dict[str, dict[str, int]] = {}
     for r in rows:
@@ -216,7 +218,7 @@ def _trend(rows: list[dict], value: str, title: str, log: bool = False) -> str:
     body = [[p] + [cells.get(m) for m in milestones] for p, cells in sorted(periods.items(), reverse=True)]
     data = table(["period"] + milestones, body, numeric=set(range(1, 1 + len(milestones))), scroll=True,
                  caption=f"{title}, newest first")
-    return f'<div class="pair even"><div>{chart}</div><div>{data}</div></div>'
+    return f"{chart}{data}" if stacked else f'<div class="pair even"><div>{chart}</div><div>{data}</div></div>'
 
 
 def win_back(j: JourneyData) -> str:
