@@ -57,8 +57,8 @@ def to_svg(chart) -> str:
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
     # never drawn wider than laid out (text would grow past the tables' size), narrower when the page is
-    svg = re.sub(r'^<svg([^>]*?) width="([\d.]+)" height="[\d.]+"',
-                 r'<svg\1 role="img" class="chart" style="max-width:\2px"', svg, count=1)
+    svg = re.sub(r'^<svg([^>]*?) class="marks" width="([\d.]+)" height="[\d.]+"',
+                 r'<svg\1 role="img" class="marks chart" style="max-width:\2px"', svg, count=1)
     return svg
 
 
