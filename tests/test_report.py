@@ -15,7 +15,6 @@ from pathlib import Path
 
 import duckdb
 import pytest
-
 from conftest import cli, copy_demo
 from engines import unavailable
 

@@ -56,9 +56,10 @@ def to_svg(chart) -> str:
     svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
     svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
     svg = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
-    # never drawn wider than laid out (text would grow past the tables' size), narrower when the page is
+    # at most 1.3× as wide as laid out (text stays near the tables' size), narrower when the page is
     svg = re.sub(r'^<svg([^>]*?) class="marks" width="([\d.]+)" height="[\d.]+"',
-                 r'<svg\1 role="img" class="marks chart" style="max-width:\2px"', svg, count=1)
+                 lambda m: f'<svg{m.group(1)} role="img" class="marks chart" '
+                           f'style="max-width:{float(m.group(2)) * 1.3:.0f}px"', svg, count=1)
     return svg
 
 

@@ -73,6 +73,7 @@ tr.hl td { background: #ffe4e6; font-weight: 600; }
 .status-pass { color: var(--reached); } .status-fail, .status-error { color: var(--missed); font-weight: 700; }
 code { font-family: ui-monospace, Menlo, Consolas, monospace; background: #f1f5f9; padding: 1px 5px; border-radius: 4px; }
 footer { color: var(--muted); font-size: .8rem; margin-top: 24px; }
+@media (min-width: 1700px) { html { font-size: 17px; } main { max-width: 1640px; } }
 @media (max-width: 1100px) { .pair, .pair.even { grid-template-columns: 1fr; } }
 @media print {
   @page { size: A4; margin: 12mm; }

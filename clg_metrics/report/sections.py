@@ -243,8 +243,8 @@ def build(b: BuildData, target_name: str) -> str:
     errors = [c for c in failed if c["severity"] == "error"]
     kv = [("as_of", b.as_of or "– (no target/run_results.json)"), ("build id", b.run_id or "–"),
           ("built at", b.generated_at or "–"), ("target", b.target or target_name),
-          ("data-quality checks", f"{len(b.checks)} run, {len(b.checks) - len(failed)} passed, "
-                                  f"{len(errors)} failed (error), {len(failed) - len(errors)} warnings")]
+          ("data-quality checks", (f"{len(b.checks)} run, {len(b.checks) - len(failed)} passed, "
+                                  f"{len(errors)} failed (error), {len(failed) - len(errors)} warnings"))]
     parts = ['<dl class="kv">' + "".join(f"<dt>{esc(k)}</dt><dd>{esc(v)}</dd>" for k, v in kv) + "</dl>"]
     if failed:
         parts.append("<h3>Checks that did not pass</h3>")
