@@ -29,6 +29,8 @@ def _parse_vars(ctx, param, value):
         data = yaml.safe_load(value)
     except yaml.YAMLError as exc:
         raise click.BadParameter(f"not YAML: {exc}") from None
+    except ValueError as exc:  # a date YAML reads as one but that does not exist, e.g. 2024-02-30
+        raise click.BadParameter(f"{exc} in {value!r} (quote it to pass text)") from None
     if not isinstance(data, dict):
         raise click.BadParameter("give a YAML mapping, e.g. --vars '{as_of: 2025-01-01}'")
     return data
@@ -68,29 +70,82 @@ def _settings(kwargs):
                     vars=kwargs.pop("vars") or {})
 
 
+RUN_COMMANDS = {"build_": "build", "seed": "seed", "test_": "test"}  # they write target/run_results.json
+
+
 def handle_errors(func):
-    """Turn our errors into a message and an exit code; no traceback for a user's mistake."""
+    """Turn every error into one message and an exit code; a traceback only with ``--debug``.
+
+    A user's mistake is a ``ClgError`` (its own exit code); a file-system error is one line with
+    the path (exit 2); anything else is reported as an internal error in one line (exit 1). With
+    ``--log-format json`` the message is a JSON object like every other line. A run command whose
+    run did not record itself (the project or profile did not load) still writes run_results.json.
+    """
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         debug = kwargs.pop("debug", False)
+        as_json = kwargs.get("log_format") == "json"
+        project_dir = kwargs.get("project_dir")
         from .errors import ClgError
 
-        code = EXIT_OK
+        code, message = EXIT_OK, None
         try:
             func(*args, **kwargs)
         except ClgError as exc:
             if debug:
                 raise
-            click.secho(f"Error: {exc}" if "\n" not in str(exc) else f"Error:\n{exc}", fg="red", err=True)
-            code = exc.exit_code
-        except KeyboardInterrupt:
-            click.secho("Interrupted: the last published outputs are unchanged.", fg="red", err=True)
-            code = EXIT_FAILED
+            error, message, code = exc, str(exc), exc.exit_code
+        except KeyboardInterrupt as exc:
+            error, message, code = exc, "Interrupted: the last published outputs are unchanged.", EXIT_FAILED
+        except OSError as exc:
+            if debug:
+                raise
+            where = exc.filename or ""
+            error, code = exc, EXIT_USAGE
+            message = f"{where}: {exc.strerror or exc}" if where else f"{type(exc).__name__}: {exc}"
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug or an engine error nobody caught: one line, never a traceback
+            if debug:
+                raise
+            from .errors import first_line
+
+            error, code = exc, EXIT_FAILED
+            message = (f"internal error {type(exc).__name__}: {first_line(exc, 400)} "
+                       "(rerun with --debug for the traceback, and please report it)")
         if code:
+            if func.__name__ in RUN_COMMANDS and not getattr(error, "recorded", False) and project_dir is not None:
+                _record_failure(RUN_COMMANDS[func.__name__], Path(project_dir), error)
+            if as_json:
+                click.echo(json.dumps({"ts": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
+                                       "event": "error", "level": "error", "exit_code": code, "message": message}))
+            elif "\n" in message:
+                click.secho(message if message.startswith("Interrupted") else f"Error:\n{message}", fg="red",
+                            err=True)
+            else:
+                click.secho(message if message.startswith("Interrupted") else f"Error: {message}", fg="red",
+                            err=True)
             sys.exit(code)
 
     return wrapper
+
+
+def _record_failure(command: str, project_dir: Path, error: BaseException) -> None:
+    """run_results.json for a run that stopped before it started (bad project, profile, flags), in
+    the project's target folder; best effort: the error is what the user must see."""
+    import contextlib
+
+    import yaml
+
+    from .phases.record import write_run_results
+
+    target = "target"
+    with contextlib.suppress(Exception):  # the project file may be what is broken
+        configured = yaml.safe_load((project_dir / "clg_project.yml").read_text())["paths"]["target"]
+        target = configured if isinstance(configured, str) and configured else target
+    with contextlib.suppress(Exception):
+        write_run_results(None, None, 0.0, error, command, target_dir=project_dir / target)
 
 
 def entrypoint() -> None:
@@ -267,9 +322,10 @@ def seed(log_format, **kwargs):
 @project_options
 @click.option("--skip-checks", is_flag=True, help="Build without running the data-quality checks.")
 @click.option("--full-refresh", is_flag=True, help="Recompute every customer (no incremental build).")
+@click.option("--warn-error", is_flag=True, help="Fail the build (exit 1, nothing published) on any warning.")
 @log_format_option
 @handle_errors
-def build_(skip_checks, full_refresh, log_format, **kwargs):
+def build_(skip_checks, full_refresh, warn_error, log_format, **kwargs):
     """Load seeds, run sql/ models and journeys, and publish the output tables.
 
     The new tables replace the published ones in one transaction, only when every model built.
@@ -285,7 +341,7 @@ def build_(skip_checks, full_refresh, log_format, **kwargs):
     reporter.info(f"Building {ctx.project.name} as of {ctx.as_of.isoformat(sep=' ')} "
                   f"on {ctx.target_name} ({ctx.target.type})")
     report = build(ctx, run_checks=not skip_checks, full_refresh=full_refresh, on_result=reporter.result, on_checks=reporter.checks,
-                   on_start=reporter.start)
+                   on_start=reporter.start, warn_error=warn_error)
     total = time.perf_counter() - reporter.started
     warned = sum(1 for r in report.checks if r.status != "pass")
     checks = f", {len(report.checks)} checks ({warned} warnings)" if report.checks else ""
@@ -322,27 +378,55 @@ def print_checks(results) -> None:
              r.unexpected_count if r.unexpected_count is not None else "", (r.sample or "")[:60]) for r in results]
     click.echo(format_table(["status", "severity", "check", "relation", "unexpected", "sample"], rows,
                             footer=False))
+    for r in results:  # a warning's whole sample: it says which milestone and what to change
+        if r.status != "pass" and r.sample and len(r.sample) > 60:
+            click.echo(f"{r.status.upper()} {r.check.name}: {printable(r.sample)}")
 
 
 @main.command()
 @click.argument("table")
 @click.option("--limit", "-n", default=50, show_default=True, type=click.IntRange(1, 1_000_000),
               help="At most this many rows.")
+@click.option("--where", "where", default=None, help="Only rows matching this SQL condition, e.g. \"journey = 'x'\".")
+@click.option("--format", "format_", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True,
+              help="csv or json (one object per line) to pipe the rows to another tool.")
 @project_options
 @handle_errors
-def show(table, limit, **kwargs):
-    """Print a published table, e.g. the funnel.
+def show(table, limit, where, format_, **kwargs):
+    """Print a published table, e.g. the funnel (--select: only those journeys' rows).
 
     \b
     Example:
       clg-metrics show funnel
-      clg-metrics show customer_progress --limit 20
+      clg-metrics show customer_progress --limit 20 --where "status = 'stalled'"
+      clg-metrics show milestone_status --format csv > status.csv
     """
     from .runner import load_context, show as show_table
 
     ctx = load_context(_settings(kwargs))
-    columns, rows = show_table(ctx, table, limit)
-    click.echo(format_table(columns, rows))
+    columns, rows = show_table(ctx, table, limit, where)
+    if format_ == "csv":
+        import csv
+        import io
+
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows(rows)
+        click.echo(out.getvalue(), nl=False)
+    elif format_ == "json":
+        for row in rows:
+            click.echo(json.dumps(dict(zip(columns, row)), default=str))
+    else:
+        click.echo(format_table(columns, rows))
+
+
+_CONTROL = {i: f"\\x{i:02x}" for i in [*range(0x20), 0x7f, *range(0x80, 0xa0)]}
+
+
+def printable(text: str) -> str:
+    """Data as text that cannot drive the terminal: control characters as ``\\xNN``."""
+    return text.translate(_CONTROL)
 
 
 def format_table(columns, rows, footer: bool = True) -> str:
@@ -352,7 +436,7 @@ def format_table(columns, rows, footer: bool = True) -> str:
             return ""
         if isinstance(v, float):
             return f"{v:.2f}"
-        return str(v)
+        return printable(str(v))
 
     cells = [[text(v) for v in row] for row in rows]
     widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
@@ -360,7 +444,7 @@ def format_table(columns, rows, footer: bool = True) -> str:
                for i in range(len(columns))]
     def line(values):
         return "  ".join(v.rjust(w) if n else v.ljust(w) for v, w, n in zip(values, widths, numeric)).rstrip()
-    out = [line(list(columns)), "  ".join("-" * w for w in widths)]
+    out = [line([printable(str(c)) for c in columns]), "  ".join("-" * w for w in widths)]
     out += [line(r) for r in cells]
     if footer:
         out.append(f"({len(rows)} rows)")

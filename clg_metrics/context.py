@@ -69,7 +69,13 @@ def parse_as_of(value: Any, origin: str) -> datetime:
                            "(e.g. 2025-01-01 or 2025-01-01T00:00:00Z)") from None
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(timezone.utc).replace(tzinfo=None)
+    if not AS_OF_RANGE[0] <= parsed <= AS_OF_RANGE[1]:  # every engine's timestamps, with room for `within`
+        raise ClgError(f"{origin}: `{value}` is outside {AS_OF_RANGE[0]:%Y-%m-%d} .. {AS_OF_RANGE[1]:%Y-%m-%d}, "
+                       "the range every engine's timestamps and day arithmetic cover")
     return parsed
+
+
+AS_OF_RANGE = (datetime(1900, 1, 1), datetime(2999, 12, 31, 23, 59, 59))
 
 
 def load_context(settings: Settings, need_target: bool = True) -> Context:

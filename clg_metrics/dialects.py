@@ -182,12 +182,24 @@ def _summable(hashed: exp.Expr) -> exp.Expr:
     return exp.cast(hashed, exp.DataType.build("DECIMAL(38, 0)"))
 
 
+@_applies_to(exp.Unnest)
+def series_as_table_function(node: exp.Expr, dialect: str) -> exp.Expr:
+    """``UNNEST(GENERATE_SERIES(a, b)) AS s(k)``: PostgreSQL's GENERATE_SERIES is itself a table
+    function returning a set (UNNEST wants an array)."""
+    if isinstance(node, exp.Unnest) and len(node.expressions) == 1 and isinstance(node.expressions[0], exp.GenerateSeries):
+        series = node.expressions[0]
+        function = exp.Anonymous(this="GENERATE_SERIES", expressions=[series.args["start"], series.args["end"]])
+        return exp.Table(this=function, alias=node.args.get("alias"))
+    return node
+
+
 # Per dialect, the transforms ``lower`` applies, in order; dialects not listed get DEFAULT_TRANSFORMS.
 _SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, row_hash_of_columns)
 DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_array, unix_micros_as_date_diff)
 TRANSFORMS: dict[str, tuple[Transform, ...]] = {
     "duckdb": (row_hash_of_struct,),
-    "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text),
+    "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text,
+                 series_as_table_function),
     "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text),
     "bigquery": (drop_cte_hints, nth_smallest_as_array),  # has UNIX_MICROS
     **{name: _SPARK_TRANSFORMS for name in _SPARK_LIKE},

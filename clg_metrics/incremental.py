@@ -19,7 +19,7 @@ from sqlglot import exp
 
 from .checks.results import T
 from .compiler.events import CANONICAL, relation_table
-from .compiler.sqlfns import col, row_hash, rows_query, timestamp
+from .compiler.sqlfns import col, parse_timestamp, row_hash, rows_query, timestamp
 from .filters import literal
 from .spec import Journey
 
@@ -45,7 +45,7 @@ class JourneyState:
 def fingerprint_query(journey: Journey, relation: str, cutoffs: list[datetime]) -> exp.Select:
     """One scan of the events source: (count, hash sum) of its valid rows at or before each cutoff."""
     mapping = journey.events.columns
-    occurred = exp.cast(col(mapping.occurred_at, ROW), T.TIMESTAMP)
+    occurred = parse_timestamp(col(mapping.occurred_at, ROW), mapping.timestamp_format)
     hashed = row_hash(ROW)  # the whole row: any column's change shows
     select = exp.select()
     for cutoff in cutoffs:

@@ -12,7 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sqlglot import exp
 
+from .checks.results import DQ_TABLE
+from .compiler.outputs import OUTPUT_NAMES
 from .conditions import ALL_KINDS, CONDITION_FIELDS, kind_fields, kind_keys
 from .errors import ErrorCollector, Problem, SpecError, did_you_mean, one_of
 from .project import PROJECT_FILE, ProjectConfig, project_paths
@@ -168,6 +171,13 @@ def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
         if any(read.split(".")[-1] == name for read in source.reads):
             errors.add(source.path, None, None, f"model `{name}` reads a table named `{name}`: publishing the model "
                        "would replace the table it reads", "give the model another name, e.g. stg_" + name)
+        known = set(project.seeds) | set(project.sql_models) | set(OUTPUT_NAMES) | {DQ_TABLE, "clg_state"}
+        for read in source.reads:
+            if "." not in read and read not in known:  # schema.table is the warehouse's: checked at build start
+                hint = did_you_mean(read, sorted(known)) or "name a seed, a sql/ model, an output table, or a " \
+                    "warehouse table as schema.table"
+                errors.add(source.path, _line_of(source, read), None, f"model `{name}` reads `{read}`, which no seed, "
+                           "sql/ model or output produces", hint)
         if name in project.seeds:
             errors.add(source.path, None, None, f"model `{name}` has the same name as seeds/{name}.csv",
                        "rename one of them")
@@ -180,6 +190,14 @@ def _check_relation_names(project: Project, errors: ErrorCollector) -> None:
         if reserved:
             errors.add(path, 1, None, f"{reserved}: a seed cannot have this name",
                        f"rename seeds/{path.name}, e.g. to raw_{name.strip('_')}.csv")
+
+
+def _line_of(source: SqlSource, read: str) -> int | None:
+    """The line of the first reference to table ``read`` in a sql/ model (sqlglot records it)."""
+    for table in source.query.find_all(exp.Table):
+        if table.name.lower() == read and table.this is not None and table.this._meta:
+            return table.this._meta.get("line")
+    return None
 
 
 def _load_journey(path: Path, errors: ErrorCollector) -> LoadedJourney | None:

@@ -19,6 +19,7 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
+from .compiler.outputs import BuiltJourney
 from .compiler.journey import Incremental
 from .dialects import to_sql
 from .errors import CompileError
@@ -111,8 +112,32 @@ class Dag:
 
     def ordered(self) -> list[Model]:
         sorter = graphlib.TopologicalSorter({n: set(m.depends_on) & set(self.models) for n, m in self.models.items()})
-        names = list(sorter.static_order())
+        try:
+            names = list(sorter.static_order())
+        except graphlib.CycleError as exc:  # e.g. a journey reading a sql/ model that reads an output
+            cycle = exc.args[1]
+            where = next((f"{self.models[n].path}: " for n in cycle if self.models[n].path), "")
+            raise CompileError(f"{where}models read each other in a cycle: {' -> '.join(cycle)}",
+                               ) from None
         return [self.models[n] for n in names]
+
+    def downstream(self, names: set[str]) -> set[str]:
+        """``names`` and every model that reads them, recursively."""
+        seen = set(names) & set(self.models)
+        changed = True
+        while changed:
+            changed = False
+            for model in self.models.values():
+                if model.name not in seen and seen.intersection(model.depends_on):
+                    seen.add(model.name)
+                    changed = True
+        return seen
+
+    def after_outputs(self) -> set[str]:
+        """The sql/ models that read a journey's progress or an output (directly or not): they run
+        after the journeys in the same build, never over the previous build's outputs."""
+        roots = {n for n, m in self.models.items() if m.kind in ("journey", "output")}
+        return {n for n in self.downstream(roots) if self.models[n].kind == "sql"}
 
     def upstream(self, names: set[str]) -> set[str]:
         """``names`` and everything they read, recursively."""
@@ -145,13 +170,16 @@ def build_dag(project: Project, as_of: datetime,
     for name, path in project.seeds.items():
         schemas[name] = csv_header(path)
         dag.models[name] = Model(name, "seed", path=path, checksum=_file_hash(path), columns=schemas[name])
-    nodes = set(project.seeds) | set(project.sql_models)
+    for table in OUTPUT_TABLES:  # sql/ models may read the outputs: they run after them (SPEC §3)
+        schemas[table.name] = list(table.column_names)
+    nodes = set(project.seeds) | set(project.sql_models) | set(OUTPUT_NAMES)
     sql_deps = {name: tuple(r for r in src.reads if r in nodes) for name, src in project.sql_models.items()}
     try:
         order = list(graphlib.TopologicalSorter({n: set(d) for n, d in sql_deps.items()}).static_order())
     except graphlib.CycleError as exc:
         cycle = " -> ".join(exc.args[1])
         raise CompileError(f"sql/ models read each other in a cycle: {cycle}") from None
+    journey_nodes = set(project.seeds) | set(project.sql_models)
     for name in order:
         if name not in project.sql_models:
             continue
@@ -170,20 +198,31 @@ def build_dag(project: Project, as_of: datetime,
 
     selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
     for loaded in selected:
-        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, project.config.sql_dialect, columns_of, nodes)
+        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, project.config.sql_dialect,
+                                                                       columns_of, journey_nodes)
 
     def recompile(name: str, incremental: Incremental | None) -> Model:
         model = compile_journey(project.journey(name), as_of, project.config.sql_dialect, columns_of,
-                                nodes, incremental)
+                                journey_nodes, incremental)
         model.source_dialect = project.config.sql_dialect
         return model
 
     dag.recompile = recompile
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
-    built = [(j.journey, progress_model_name(j.name)) for j in covered]
-    deps = tuple(progress_model_name(j.name) for j in selected)
+    dialect = project.config.sql_dialect
+    built = [BuiltJourney(j.journey, progress_model_name(j.name),
+                          columns_of(j.journey.customers.from_) if j.journey.customers else None, dialect)
+             for j in covered]
+    # outputs read the progress tables, and segment conditions the customers sources
+    deps = tuple(progress_model_name(j.name) for j in selected) + tuple(dict.fromkeys(
+        j.journey.customers.from_.lower() for j in covered if j.journey.customers and j.journey.segments
+        and j.journey.customers.from_.lower() in nodes))
     for table in OUTPUT_TABLES:
-        dag.models[table.name] = Model(table.name, "output", table.build(built, as_of), deps + table.reads,
+        try:
+            query = table.build(built, as_of)
+        except CompileError as exc:
+            raise CompileError(f"output `{table.name}`: {exc}") from None
+        dag.models[table.name] = Model(table.name, "output", query, deps + table.reads,
                                        columns=list(table.column_names))
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect

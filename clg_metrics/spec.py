@@ -13,7 +13,7 @@ import graphlib
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, StrictInt, model_validator
+from pydantic import BaseModel, Field, StrictInt, StringConstraints, model_validator
 
 from .checks.catalog import CheckDecl
 from .conditions import (CONDITION_KEYS, AllCondition, AnyCondition, Condition, EventCondition,  # noqa: F401
@@ -73,15 +73,25 @@ class Job(_Model):
     so_i_can: Text | None = None
 
 
+TimestampFormat = Annotated[str, StringConstraints(min_length=2, max_length=100, pattern=r"%")]
+
+
 class EventColumns(_Model):
+    """The events source's column for each column the SPEC names; ``timestamp_format`` (strftime
+    codes) parses an ``occurred_at`` held as text in another layout than ISO."""
+
     customer_id: ColumnName = "customer_id"
     event_name: ColumnName = "event_name"
     occurred_at: ColumnName = "occurred_at"
+    event_id: ColumnName = "event_id"
+    properties: ColumnName = "properties"
+    timestamp_format: TimestampFormat | None = None
 
 
 class CustomerColumns(_Model):
     customer_id: ColumnName = "customer_id"
     signed_up_at: ColumnName = "signed_up_at"
+    timestamp_format: TimestampFormat | None = None  # of signed_up_at, as for events
 
 
 class EventsSource(_Model):

@@ -131,6 +131,50 @@ def no_cycles(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
                                     "break the cycle: a milestone cannot depend on itself")
 
 
+def relation_columns(project: Project, name: str, seen: frozenset = frozenset()) -> list[str] | None:
+    """The columns of a seed (its header) or a sql/ model (its SELECT list, as sqlglot reads it),
+    known without a database; None for a warehouse table or when ``*`` cannot be expanded."""
+    from .models import csv_header
+    from .sql_models import output_columns
+
+    name = name.lower()
+    if name in project.seeds:
+        try:
+            return csv_header(project.seeds[name])
+        except (OSError, UnicodeDecodeError):
+            return None  # reported when the seed is loaded
+    source = project.sql_models.get(name)
+    if source is None or name in seen:
+        return None
+    schemas = {read: relation_columns(project, read, seen | {name}) for read in source.reads}
+    return output_columns(source.query, schemas)
+
+
+def source_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """The ``columns:`` mapping of each source names columns the seed's header or the sql/ model's
+    SELECT list has (customers: customer_id and signed_up_at, which every journey with customers
+    reads); warehouse tables are checked when the build starts."""
+    for key, needed in (("events", ("customer_id", "event_name", "occurred_at")),
+                        ("customers", ("customer_id", "signed_up_at"))):
+        source = getattr(loaded.journey, key)
+        if source is None:
+            continue
+        columns = relation_columns(project, source.from_)
+        if columns is None:
+            continue
+        lowered = {c.lower() for c in columns}
+        for canonical in needed:
+            column = getattr(source.columns, canonical)
+            if column.lower() in lowered:
+                continue
+            loc = (key, "columns", canonical) if (key, "columns", canonical) in loaded.source.values else (key, "from")
+            hint = did_you_mean(column, columns)
+            hint = (f"{hint} " if hint else "") + f"map it: `columns: {{{canonical}: <column>}}`; its columns: " \
+                + ", ".join(columns[:12])
+            yield loaded.source.problem(loc, f"{key} source `{source.from_}` has no column `{column}` "
+                                        f"(for `{canonical}`)", hint)
+
+
 # Each rule with the rules that must have found nothing before it runs: references between
 # duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
 JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
@@ -140,6 +184,7 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (milestone_references, (unique_milestone_names,)),
     (within_anchors, (unique_milestone_names,)),
     (no_cycles, (unique_milestone_names, milestone_references)),
+    (source_columns_exist, (sources_exist,)),
 )
 
 

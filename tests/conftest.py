@@ -9,8 +9,10 @@ from pathlib import Path
 import duckdb
 import pytest
 import yaml
+from sqlglot import exp
 
 from clg_metrics.compiler import OUTPUT_TABLES, EventSource, JourneyCompiler
+from clg_metrics.compiler.outputs import BuiltJourney
 from clg_metrics.spec import Journey
 
 EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at": "TIMESTAMP",
@@ -57,16 +59,22 @@ def run_journey_on_duckdb(journey: dict, events: list[dict], customers: list[dic
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
     con.execute(f"CREATE TABLE progress AS {progress.sql('duckdb')}")
-    built = [(spec, "progress")]
+    built = [BuiltJourney(spec, "progress", list(customer_columns(customers)) if customers is not None else None)]
     tables = output_queries(built, as_of)
     out = {}
     for name, query in tables.items():
+        if name in READ_BY_OUTPUTS:  # later outputs read it as a table
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS {query.sql('duckdb')}")
+            query = exp.select("*").from_(name)
         cursor = con.execute(query.sql("duckdb"))
         columns = [d[0] for d in cursor.description]
         out[name] = [dict(zip(columns, row)) for row in cursor.fetchall()]
     if own:
         con.close()
     return out
+
+
+READ_BY_OUTPUTS = {name for table in OUTPUT_TABLES for name in table.reads}
 
 
 def output_queries(built: list, as_of: datetime) -> dict:
@@ -122,7 +130,7 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     spec = Journey.model_validate(doc)
     source = EventSource("events", spec.events.columns, list(EVENT_COLUMNS))
     progress = JourneyCompiler(spec, source, as_of).compile()
-    built = [(spec, "progress")]
+    built = [BuiltJourney(spec, "progress", list(customer_columns(customers)) if customers is not None else None)]
     tables = output_queries(built, as_of)
     spark = engine.dialect == "spark"
     qualified = None if spark else (lambda name: f"{engine.schema}.{name}")
@@ -140,6 +148,12 @@ def run_journey_on_engine(engine, journey: dict, events: list[dict], customers: 
     out = {}
     try:
         for name, query in tables.items():
+            if name in READ_BY_OUTPUTS:  # later outputs read it as a table
+                if spark:
+                    engine.spark.sql(render(query, "spark", None, pretty=False)).createOrReplaceTempView(name)
+                else:
+                    engine.create_table_as(name, renamed(query, qualified))
+                query = exp.select("*").from_(name)
             columns, rows = engine.fetch(renamed(query, qualified))
             out[name] = [dict(zip(columns, row)) for row in rows]
     finally:

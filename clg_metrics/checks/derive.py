@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from sqlglot import exp
 
-from ..compiler.sqlfns import col, timestamp
+from ..compiler.sqlfns import col, parse_timestamp, timestamp
 from ..filters import literal
 from ..loader import Project
 from ..conditions import walk
@@ -83,7 +83,8 @@ def configurable_check_names(project: Project) -> tuple[list[str], list[str]]:
     output invariants). ``<events>.event_id.unique`` exists only if the warehouse's events source
     has an ``event_id`` column, so it counts as known for every events source."""
     names = {c.name for c in _source_checks(project, datetime(1970, 1, 1), None, None)}
-    names |= {f"{j.journey.events.from_.lower().split('.')[-1]}.event_id.unique" for j in project.journeys}
+    names |= {f"{j.journey.events.from_.lower().split('.')[-1]}.{j.journey.events.columns.event_id}.unique"
+              for j in project.journeys}
     return sorted(names), sorted({c.name for c in output_checks(project)})
 
 
@@ -105,10 +106,10 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
             add(CheckSpec(f"{short}.{column}.not_null", events, "ExpectColumnValuesToNotBeNull",
                           {"column": column}, "error", column=column))
         columns = source_columns(events) if source_columns else None
-        if columns is not None and "event_id" in columns:
-            add(CheckSpec(f"{short}.event_id.unique", events, "ExpectColumnValuesToBeUnique", {"column": "event_id"},
-                          "error", column="event_id"))
-        occurred = exp.cast(col(mapping.occurred_at), exp.DataType.Type.TIMESTAMP)
+        if columns is not None and mapping.event_id in columns:
+            add(CheckSpec(f"{short}.{mapping.event_id}.unique", events, "ExpectColumnValuesToBeUnique",
+                          {"column": mapping.event_id}, "error", column=mapping.event_id))
+        occurred = parse_timestamp(col(mapping.occurred_at), mapping.timestamp_format)
         after = exp.select("*").from_(_batch()).where(exp.GT(this=occurred, expression=timestamp(as_of)))
         add(CheckSpec(f"{short}.{mapping.occurred_at}.at_or_before_as_of", events, UNEXPECTED_ROWS, {}, "warn",
                       column=mapping.occurred_at, query=after))
@@ -189,3 +190,32 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
         checks.append(CheckSpec("milestone_status.reached_at_never_decreases", "milestone_status", UNEXPECTED_ROWS,
                                 {}, "error", "output", "reached_at", earlier))
     return checks
+
+
+def explain_missing_events(project: Project, result, engine, physical) -> None:
+    """A failed ``<events>.<journey>.event_names_occur``: its sample names the milestones whose event
+    never occurs, with a did-you-mean from the names that do (one query over the source)."""
+    from ..errors import did_you_mean
+
+    short, journey_name = result.check.name.split(".")[:2]
+    loaded = next((j for j in project.journeys if j.name == journey_name), None)
+    if loaded is None or result.status != "fail":
+        return
+    journey = loaded.journey
+    column = journey.events.columns.event_name
+    query = exp.select(col(column)).distinct().from_(exp.to_table(physical(journey.events.from_.lower()))).limit(5000)
+    try:
+        _, rows = engine.fetch(query)
+    except Exception:  # a courtesy: the warning stands without it
+        return
+    occurring = [str(r[0]) for r in rows if r[0] is not None]
+    parts = []
+    for _, milestone in journey.milestones:
+        for name in _event_names(milestone.reached_when):
+            if name in occurring:
+                continue
+            hint = did_you_mean(name, occurring)
+            parts.append(f"journey `{journey.journey}`, milestone `{milestone.milestone}`: event `{name}` never "
+                         f"occurs in `{journey.events.from_}`" + (f" ({hint})" if hint else ""))
+    if parts:
+        result.sample = "; ".join(dict.fromkeys(parts))

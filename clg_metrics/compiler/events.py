@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from ..errors import CompileError, did_you_mean
 from ..spec import EventColumns
-from .sqlfns import col, timestamp
+from .sqlfns import col, parse_timestamp, timestamp
 
 CANONICAL = ("customer_id", "event_name", "occurred_at")
 PROPERTIES = "properties"  # a JSON column whose keys `where` may name when no column has that name
@@ -34,8 +34,8 @@ class EventSource:
         """The staged expression a filter or ``distinct`` key names: a column, else a JSON property."""
         if key in CANONICAL:
             return col(key)
-        resolved = column_or_property(self.relation, self.columns, key, sample)
-        self.used[key if self.columns is None or key in self.columns else PROPERTIES] = None
+        resolved = column_or_property(self.relation, self.columns, key, sample, self.mapping.properties)
+        self.used[key if self.columns is None or key in self.columns else self.mapping.properties] = None
         return resolved
 
     def staging_query(self, as_of: datetime) -> exp.Select:
@@ -47,7 +47,7 @@ class EventSource:
                 hint = did_you_mean(missing[0], self.columns) or "map them with `columns:` in the journey"
                 raise CompileError(f"events source `{self.relation}` has no column "
                                    + ", ".join(f"`{m}`" for m in missing) + f" ({hint})")
-        occurred = exp.cast(source["occurred_at"], exp.DataType.Type.TIMESTAMP)
+        occurred = parse_timestamp(source["occurred_at"], self.mapping.timestamp_format)
         projections = [
             exp.alias_(source["customer_id"], "customer_id", quoted=True),
             exp.alias_(source["event_name"], "event_name", quoted=True),
@@ -59,7 +59,8 @@ class EventSource:
         return exp.select(*projections).from_(relation_table(self.relation), copy=False).where(exp.and_(*conditions), copy=False)
 
 
-def column_or_property(relation: str, columns: list[str] | None, key: str, sample: Any = None) -> exp.Expr:
+def column_or_property(relation: str, columns: list[str] | None, key: str, sample: Any = None,
+                       properties: str = PROPERTIES) -> exp.Expr:
     """What a filter key names in a relation: its column, else a key of its JSON ``properties``.
 
     JSON values come out as text; compared with a number or a boolean they are cast to it,
@@ -67,16 +68,16 @@ def column_or_property(relation: str, columns: list[str] | None, key: str, sampl
     """
     if columns is None or key in columns:
         return col(key)
-    if PROPERTIES in columns:
+    if properties in columns:
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
-        value: exp.Expr = exp.JSONExtractScalar(this=col(PROPERTIES), expression=path)
+        value: exp.Expr = exp.JSONExtractScalar(this=col(properties), expression=path)
         if isinstance(sample, bool):
             value = exp.cast(value, exp.DataType.Type.BOOLEAN)
         elif isinstance(sample, (int, float)):
             value = exp.cast(value, exp.DataType.Type.DOUBLE)
         return value
     hint = did_you_mean(key, columns) or "columns: " + ", ".join(columns)
-    raise CompileError(f"`{key}` is not a column of `{relation}` and it has no JSON `properties` column ({hint})")
+    raise CompileError(f"`{key}` is not a column of `{relation}` and it has no JSON `{properties}` column ({hint})")
 
 
 def relation_table(name: str) -> exp.Table:

@@ -29,8 +29,9 @@ from sqlglot import exp
 from ..conditions import EventCondition, walk
 from ..spec import Journey
 from .events import EventSource, relation_table
-from .segments import leaf_state, segment_leaves, state_columns
-from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, period_key, timestamp
+from .progress import EVENT_SPAN, anchor_expr, periods_column, progress_columns, reached_column  # noqa: F401
+from .segments import leaf_state, segment_leaves
+from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
 
 
 @dataclass(frozen=True)
@@ -85,22 +86,6 @@ class _Moments:
 
     def reached_at(self, milestone: str) -> exp.Expr:
         return col(reached_column(self.index[milestone]), self.table)
-
-
-def reached_column(index: int) -> str:
-    """The progress model's column holding milestone ``index``'s reached_at (1-based)."""
-    return f"r_{index}"
-
-
-# Per customer, the first and the latest event of any name at or before as_of (SPEC §4: the
-# cohort anchor without a signup, and win_back's last_seen_at).
-EVENT_SPAN = ("first_event_at", "last_event_at")
-
-
-def progress_columns(journey: Journey) -> list[str]:
-    """The columns of a journey's progress model, in order."""
-    return (["customer_id", "signed_up_at"] + [reached_column(i) for i in range(1, len(journey.milestones) + 1)]
-            + [*EVENT_SPAN] + state_columns(journey))
 
 
 class JourneyCompiler:
@@ -211,6 +196,8 @@ class JourneyCompiler:
         for name in self.journey.evaluation_order():
             stage = self._milestone_stage(self.index[name], stage)
 
+        if periodic:
+            stage = self._with_period_lists(stage, list(periodic))
         columns = progress_columns(self.journey)
         final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
         if self.incremental is not None:
@@ -270,7 +257,7 @@ class JourneyCompiler:
         """One row per customer id of the customers source, with its earliest signup (UTC)."""
         source = self.journey.customers
         cid = col(source.columns.customer_id)
-        signed = exp.cast(col(source.columns.signed_up_at), exp.DataType.Type.TIMESTAMP)
+        signed = parse_timestamp(col(source.columns.signed_up_at), source.columns.timestamp_format)
         return (exp.select(exp.alias_(cid, "customer_id", quoted=True),
                            exp.alias_(exp.Min(this=signed), "signed_up_at", quoted=True))
                 .from_(relation_table(source.from_), copy=False).where(is_not_null(cid), copy=False).group_by(cid.copy(), copy=False))
@@ -303,6 +290,21 @@ class JourneyCompiler:
                        .where(exp.EQ(this=col("p_back"), expression=exp.Sub(this=col("p"),
                                                                            expression=exp.Literal.number(streak - 1))), copy=False))
         self.ctes.append((f"q_{i}", holding))
+
+    def _with_period_lists(self, previous_stage: str, indexes: list[int]) -> str:
+        """Stage ``sk``: the previous stage plus, per ``per`` milestone, its qualifying period keys."""
+        stage = exp.select(exp.Column(this=exp.Star(), table=exp.to_identifier("s"))).from_(
+            cte_table(previous_stage, "s"), copy=False)
+        for i in indexes:
+            name = f"qk_{i}"
+            self.ctes.append((name, exp.select(col("customer_id"), exp.alias_(exp.ArrayAgg(this=col("p")),
+                                                                              periods_column(i), quoted=True))
+                              .from_(cte_table(f"q_{i}"), copy=False).group_by(col("customer_id"), copy=False)))
+            stage = stage.select(col(periods_column(i), name), copy=False).join(
+                cte_table(name), on=exp.EQ(this=col("customer_id", "s"), expression=col("customer_id", name)),
+                join_type="LEFT", copy=False)
+        self.ctes.append(("sk", stage))
+        return "sk"
 
     def _previous(self, i: int) -> exp.Expr | None:
         """Under sequential order, the previous milestone's reached_at column (None for the first)."""
@@ -350,35 +352,3 @@ class JourneyCompiler:
 
     def _anchor(self, i: int, table: str | None) -> exp.Expr:
         return anchor_expr(self.journey, i, table)
-
-
-def anchor_expr(journey: Journey, i: int, table: str | None) -> exp.Expr:
-    """The moment milestone ``i``'s ``within`` counts from, as a column of the progress table."""
-    milestones = [m for _, m in journey.milestones]
-    within = milestones[i - 1].effective_within
-    if within.of == "signup":
-        return col("signed_up_at", table)
-    if within.of == "previous":
-        return col(reached_column(i - 1), table)
-    index = {m.milestone: n for n, m in enumerate(milestones, 1)}
-    return col(reached_column(index[within.of]), table)
-
-
-def status_expr(journey: Journey, i: int, as_of: datetime, table: str | None = None) -> exp.Expr:
-    """reached | not_eligible | missed | in_progress of milestone ``i``, as of ``as_of`` (SPEC §3).
-
-    Computed in the outputs from the progress table's columns, so the progress table itself does
-    not depend on as_of beyond which events count (an incremental build can keep its rows).
-    """
-    milestone = [m for _, m in journey.milestones][i - 1]
-    cases = [(is_not_null(col(reached_column(i), table)), "reached")]
-    if journey.order == "sequential" and i > 1:
-        cases.append((exp.Is(this=col(reached_column(i - 1), table), expression=exp.null()), "not_eligible"))
-    within = milestone.effective_within
-    if within is not None:
-        anchor = anchor_expr(journey, i, table)
-        cases.append((exp.Is(this=anchor, expression=exp.null()), "not_eligible"))
-        deadline = exp.Add(this=anchor.copy(), expression=interval(within.amount, within.unit))
-        cases.append((exp.LT(this=deadline, expression=timestamp(as_of)), "missed"))
-    return exp.Case(ifs=[exp.If(this=c, true=exp.Literal.string(s)) for c, s in cases],
-                    default=exp.Literal.string("in_progress"))

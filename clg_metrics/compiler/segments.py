@@ -86,7 +86,7 @@ class SegmentPredicates:
 
     def __init__(self, journey: Journey, table: str, as_of: datetime, customer_columns: list[str] | None,
                  sql_dialect: str = "duckdb"):
-        from .journey import status_expr  # journey.py imports this module
+        from .progress import status_expr  # progress.py imports this module
 
         self.journey, self.table, self.as_of = journey, table, as_of
         self.customer_columns, self.sql_dialect = customer_columns, sql_dialect

@@ -33,6 +33,15 @@ def timestamp(value: datetime) -> exp.Expr:
     return exp.cast(exp.Literal.string(value.strftime("%Y-%m-%d %H:%M:%S.%f")), exp.DataType.Type.TIMESTAMP)
 
 
+def parse_timestamp(value: exp.Expr, fmt: str | None = None) -> exp.Expr:
+    """A source column as TIMESTAMP: a cast, or with ``fmt`` (strftime codes, e.g. ``%m/%d/%Y %H:%M``)
+    a parse in that format, for text a cast does not read (each dialect gets its own format codes)."""
+    if fmt is None:
+        return exp.cast(value, exp.DataType.Type.TIMESTAMP)
+    text = exp.cast(value, exp.DataType.Type.VARCHAR)  # a column the source already types as a timestamp too
+    return exp.cast(exp.StrToTime(this=text, format=exp.Literal.string(fmt)), exp.DataType.Type.TIMESTAMP)
+
+
 def all_of(parts: list[exp.Expr]) -> exp.Expr:
     """The moment every part holds: the latest one, NULL if any is NULL.
 
@@ -181,3 +190,33 @@ def rows_query(columns: tuple[tuple[str, exp.DataType.Type], ...], rows: list[tu
     for select in selects[1:]:
         query = exp.union(query, select, distinct=False)
     return query
+
+
+def epoch_micros(value: datetime) -> int:
+    """A naive UTC datetime as microseconds since the epoch, computed here so SQL compares integers."""
+    delta = value - datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+MONTH_KEY_1970 = 1970 * 12 + 1  # period_key of January 1970
+
+
+def key_to_date(key: exp.Expr, grain: str) -> exp.Expr:
+    """The DATE a ``period_key`` of ``grain`` starts on (the inverse of ``period_key``)."""
+    key = exp.Paren(this=key)
+    if grain == "month":
+        start, step, unit = "1970-01-01", exp.Sub(this=key, expression=exp.Literal.number(MONTH_KEY_1970)), "MONTH"
+    else:
+        start, unit = "1970-01-05", "DAY"
+        step = key if grain == "day" else exp.Mul(this=key, expression=exp.Literal.number(7))
+    moved = exp.DateAdd(this=exp.cast(exp.Literal.string(start), exp.DataType.Type.DATE), expression=step,
+                        unit=exp.var(unit))
+    return exp.cast(moved, exp.DataType.Type.DATE)
+
+
+def period_key_of(value: datetime, grain: str) -> int:
+    """``period_key`` of a Python datetime (for ``as_of``), computed the same way."""
+    if grain == "month":
+        return value.year * 12 + value.month
+    width = US_PER_DAY if grain == "day" else US_PER_WEEK
+    return (epoch_micros(value) - MONDAY_EPOCH_US) // width

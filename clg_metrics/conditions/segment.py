@@ -48,9 +48,9 @@ def false_if_null(predicate: exp.Expr) -> exp.Expr:
 
 
 def as_of_us(ctx: SegmentContext) -> int:
-    """``as_of`` as microseconds since the epoch, computed here so SQL compares integers."""
-    delta = ctx.as_of - datetime(1970, 1, 1)
-    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    from ..compiler.sqlfns import epoch_micros  # the compiler package imports the spec
+
+    return epoch_micros(ctx.as_of)
 
 
 def number(value: int | Decimal) -> exp.Expr:

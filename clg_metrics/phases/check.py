@@ -22,12 +22,18 @@ def check(run: BuildRun, checks: list) -> None:
         from ..checks.gx import run_checks
 
         results += run_checks(run.engine, declared, run.physical)
+    from ..checks.derive import explain_missing_events
+
+    for result in results:
+        if result.check.name.endswith(".event_names_occur") and result.status == "fail":
+            explain_missing_events(run.ctx.project, result, run.engine, run.physical)
     order = {id(c): i for i, c in enumerate(checks)}
     results.sort(key=lambda r: order[id(r.check)])
     run.report.checks.extend(results)
     if run.on_checks:
         run.on_checks(results)
-    failed = [r for r in results if r.check.severity == "error" and r.status != "pass"]
+    # --warn-error: a warning fails the build too (dbt's flag)
+    failed = [r for r in results if (r.check.severity == "error" or run.warn_error) and r.status != "pass"]
     if failed:
         abort(run)
         first = failed[0]

@@ -10,7 +10,8 @@ import time
 from typing import Callable
 
 from ..engines import Engine
-from ..errors import BuildError, ClgError, CompileError, first_line
+from ..diagnose import describe
+from ..errors import BuildError, ClgError, CompileError, EngineError, first_line
 from ..models import Model
 from .publish import abort
 from .run import STAGED_PREFIX, BuildRun, ModelResult
@@ -26,7 +27,12 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
         else:
             if run.on_start:
                 run.on_start(model)
-            result = run_model(run.engine, model, run.physical)
+            try:
+                result = run_model(run.engine, model, run.physical, run.ctx.project)
+            except BaseException as exc:  # interrupted or a located error: recorded, then passed on
+                run.report.models.append(ModelResult(model.name, model.kind, "error", message=first_line(exc)
+                                                     if not isinstance(exc, KeyboardInterrupt) else "interrupted"))
+                raise
             if model.mode and result.status == "success":
                 result.message = model.mode
             if result.status == "error":
@@ -44,7 +50,8 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
         raise BuildError(f"model `{failed.name}` failed, nothing was published: {failed.message}")
 
 
-def run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | None]) -> ModelResult:
+def run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | None],
+              project=None) -> ModelResult:
     started = time.perf_counter()
     target = STAGED_PREFIX + model.name
     try:
@@ -59,9 +66,10 @@ def run_model(engine: Engine, model: Model, staged_name: Callable[[str], str | N
         raise model.located(exc) from None
     except ClgError:
         raise
+    except OSError as exc:  # an unreadable seed, a full disk
+        raise EngineError(f"{getattr(exc, 'filename', None) or model.path or model.name}: "
+                          f"{exc.strerror or first_line(exc)}") from None
     except Exception as exc:  # the engine's own error, e.g. a sql/ model referring to a missing column
-        message = first_line(exc)
-        where = f" ({model.path})" if model.path else ""
         return ModelResult(model.name, model.kind, "error", time.perf_counter() - started,
-                           message=f"{message}{where}")
+                           message=describe(exc, project, model))
     return ModelResult(model.name, model.kind, "success", time.perf_counter() - started, rows)

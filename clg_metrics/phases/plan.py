@@ -15,11 +15,12 @@ from .run import BuildRun
 
 
 def selected_models(ctx: Context, dag: Dag) -> list[Model]:
-    """The models ``--select`` asks for (with everything upstream), in build order."""
+    """The models ``--select`` asks for (with everything upstream), in build order; the sql/ models
+    that read the outputs are rebuilt with them, since the outputs change."""
     selected = ctx.selected_journeys()
     if selected is None:
         return dag.ordered()
-    wanted = dag.upstream({progress_model_name(j) for j in selected} | set(OUTPUTS))
+    wanted = dag.upstream({progress_model_name(j) for j in selected} | set(OUTPUTS) | dag.after_outputs())
     return [m for m in dag.ordered() if m.name in wanted]
 
 

@@ -41,6 +41,7 @@ class BuildRun:
     on_result: Callable[[ModelResult], None] | None = None
     on_checks: Callable[[list], None] | None = None
     on_start: Callable[[Model], None] | None = None
+    warn_error: bool = False  # --warn-error: a failing warn-severity check stops the build
     built: list[str] = field(default_factory=list)  # staged so far, in build order
     models: dict[str, Model] = field(default_factory=dict)
     states: list[JourneyState] = field(default_factory=list)  # clg_state rows to publish

@@ -8,10 +8,16 @@ table is a new module here plus one entry below.
 
 from __future__ import annotations
 
-from . import customer_progress, funnel, milestone_status
+from . import (cohort_funnel, customer_progress, funnel, milestone_status, segment_funnel, segment_members,
+               success_gaps, trends, win_back)
 from .table import BuiltJourney, OutputTable
 
-OUTPUT_TABLES: tuple[OutputTable, ...] = (milestone_status.TABLE, customer_progress.TABLE, funnel.TABLE)
+# In build order where one reads another (``OutputTable.reads``); SPEC §3, then SPEC §4.
+OUTPUT_TABLES: tuple[OutputTable, ...] = (
+    milestone_status.TABLE, customer_progress.TABLE, funnel.TABLE,
+    segment_members.TABLE, segment_funnel.TABLE, success_gaps.TABLE, win_back.TABLE, cohort_funnel.TABLE,
+    trends.KPI_TREND, trends.PERIOD_KPIS,
+)
 OUTPUTS_BY_NAME = {table.name: table for table in OUTPUT_TABLES}
 OUTPUT_NAMES = tuple(OUTPUTS_BY_NAME)
 

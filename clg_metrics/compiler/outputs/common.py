@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ...spec import Journey
-from ..journey import reached_column
+from ..progress import reached_column
 from ..sqlfns import col, is_not_null
 
 T = exp.DataType.Type
@@ -53,3 +53,34 @@ def latest_reached(journey: Journey, value) -> exp.Expr:
     count = len(journey.milestones)
     return exp.Case(ifs=[exp.If(this=is_not_null(col(reached_column(i))), true=value(i))
                          for i in range(count, 0, -1)])
+
+
+ALL_SEGMENT = "all"  # SPEC §4: every customer of the journey
+
+
+def segment_names(journey: Journey) -> list[str]:
+    """``all`` and the declared segments, in the journey's order."""
+    return [ALL_SEGMENT] + [s.segment for s in journey.segments]
+
+
+def names_values(names: list[str], alias: str, column: str) -> exp.Values:
+    """A one-column VALUES table of names."""
+    return exp.Values(expressions=[exp.Tuple(expressions=[text(n)]) for n in names],
+                      alias=exp.TableAlias(this=exp.to_identifier(alias), columns=[exp.to_identifier(column)]))
+
+
+def segment_rows(journey: Journey, table: str) -> exp.Subquery:
+    """The journey's progress rows once per segment they belong to (``all`` for every row), with
+    a ``segment`` column: what every per-segment table aggregates over."""
+    everyone = exp.select(exp.alias_(text(ALL_SEGMENT), "segment", quoted=True),
+                          exp.Column(this=exp.Star(), table=exp.to_identifier("p"))).from_(
+        exp.alias_(exp.to_table(table), "p"), copy=False)
+    query: exp.Query = everyone
+    if journey.segments:
+        members = (exp.select(col("segment", "m"), exp.Column(this=exp.Star(), table=exp.to_identifier("p")))
+                   .from_(exp.alias_(exp.to_table(table), "p"), copy=False)
+                   .join(exp.alias_(exp.to_table("segment_members"), "m"), on=exp.and_(
+                       exp.EQ(this=col("customer_id", "m"), expression=col("customer_id", "p")),
+                       exp.EQ(this=col("journey", "m"), expression=text(journey.journey))), copy=False))
+        query = exp.union(everyone, members, distinct=False)
+    return query.subquery("x")

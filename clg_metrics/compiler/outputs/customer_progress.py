@@ -6,7 +6,8 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..journey import reached_column
+from ...spec import Journey
+from ..progress import reached_column
 from ..sqlfns import col, days_from_us, epoch_us, is_not_null, timestamp
 from .common import T, empty, latest_reached, text, union_all
 from .table import BuiltJourney, OutputTable
@@ -16,37 +17,40 @@ COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("signed_up_at", 
            ("current_reached_at", T.TIMESTAMP), ("next_milestone", T.VARCHAR), ("days_since_progress", T.DOUBLE))
 
 
+def progress_fields(journey: Journey, as_of: datetime) -> dict[str, exp.Expr]:
+    """The computed columns of ``customer_progress`` over a progress row (shared with ``win_back``)."""
+    milestones = journey.milestones
+    count = len(milestones)
+    reached = [exp.Case(ifs=[exp.If(this=is_not_null(col(reached_column(i))), true=exp.Literal.number(1))],
+                        default=exp.Literal.number(0)) for i in range(1, count + 1)]
+    total = reached[0] if reached else exp.Literal.number(0)
+    for part in reached[1:]:
+        total = exp.Add(this=total, expression=part)
+    if count:
+        current = latest_reached(journey, lambda i: text(milestones[i - 1][1].milestone))
+        phase = latest_reached(journey, lambda i: text(milestones[i - 1][0].phase))
+        current_at = latest_reached(journey, lambda i: col(reached_column(i)))
+        following = exp.Case(
+            ifs=[exp.If(this=is_not_null(col(reached_column(i))),
+                        true=text(milestones[i][1].milestone) if i < count else text(None))
+                 for i in range(count, 0, -1)],
+            default=text(milestones[0][1].milestone))
+    else:
+        current = phase = following = text(None)
+        current_at = exp.cast(exp.null(), T.TIMESTAMP)
+    since = exp.Sub(this=epoch_us(timestamp(as_of)), expression=epoch_us(current_at.copy()))
+    return {"milestones_reached": exp.cast(total, T.INT), "current_milestone": current, "current_phase": phase,
+            "current_reached_at": current_at, "next_milestone": following,
+            "days_since_progress": days_from_us(since)}
+
+
 def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     selects = []
     for journey, table, *_ in journeys:
-        milestones = journey.milestones
-        count = len(milestones)
-        reached = [exp.Case(ifs=[exp.If(this=is_not_null(col(reached_column(i))), true=exp.Literal.number(1))],
-                            default=exp.Literal.number(0)) for i in range(1, count + 1)]
-        total = reached[0] if reached else exp.Literal.number(0)
-        for part in reached[1:]:
-            total = exp.Add(this=total, expression=part)
-        if count:
-            current = latest_reached(journey, lambda i: text(milestones[i - 1][1].milestone))
-            phase = latest_reached(journey, lambda i: text(milestones[i - 1][0].phase))
-            current_at = latest_reached(journey, lambda i: col(reached_column(i)))
-            following = exp.Case(
-                ifs=[exp.If(this=is_not_null(col(reached_column(i))),
-                            true=text(milestones[i][1].milestone) if i < count else text(None))
-                     for i in range(count, 0, -1)],
-                default=text(milestones[0][1].milestone))
-        else:
-            current = phase = following = text(None)
-            current_at = exp.cast(exp.null(), T.TIMESTAMP)
-        since = exp.Sub(this=epoch_us(timestamp(as_of)), expression=epoch_us(current_at.copy()))
+        fields = progress_fields(journey, as_of)
         selects.append(exp.select(
             exp.alias_(text(journey.journey), "journey", quoted=True), col("customer_id"), col("signed_up_at"),
-            exp.alias_(exp.cast(total, T.INT), "milestones_reached", quoted=True),
-            exp.alias_(current, "current_milestone", quoted=True),
-            exp.alias_(phase, "current_phase", quoted=True),
-            exp.alias_(current_at, "current_reached_at", quoted=True),
-            exp.alias_(following, "next_milestone", quoted=True),
-            exp.alias_(days_from_us(since), "days_since_progress", quoted=True),
+            *[exp.alias_(value, name, quoted=True) for name, value in fields.items()],
         ).from_(table, copy=False))
     return union_all(selects, empty(COLUMNS))
 

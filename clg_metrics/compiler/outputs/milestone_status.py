@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..journey import reached_column, status_expr
+from ..progress import reached_column, status_expr
 from ..sqlfns import col, is_not_null
 from .common import T, by_index, empty, metadata, text, union_all
 from .table import BuiltJourney, OutputTable

@@ -173,6 +173,20 @@ WITH __clg_ev AS NOT MATERIALIZED (
       END
     END AS "r_3"
   FROM __clg_s_2 AS s
+), __clg_qk_2 AS (
+  SELECT
+    "customer_id",
+    ARRAY_AGG("p") AS "k_2"
+  FROM __clg_q_2 AS q_2
+  GROUP BY
+    "customer_id"
+), __clg_sk AS (
+  SELECT
+    s.*,
+    qk_2."k_2"
+  FROM __clg_s_3 AS s
+  LEFT JOIN __clg_qk_2 AS qk_2
+    ON s."customer_id" = qk_2."customer_id"
 )
 SELECT
   "customer_id",
@@ -181,5 +195,6 @@ SELECT
   "r_2",
   "r_3",
   "first_event_at",
-  "last_event_at"
-FROM __clg_s_3 AS s_3
+  "last_event_at",
+  "k_2"
+FROM __clg_sk AS sk

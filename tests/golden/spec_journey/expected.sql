@@ -318,6 +318,30 @@ WITH __clg_ev AS NOT MATERIALIZED (
       END
     END AS "r_7"
   FROM __clg_s_6 AS s
+), __clg_qk_5 AS (
+  SELECT
+    "customer_id",
+    ARRAY_AGG("p") AS "k_5"
+  FROM __clg_q_5 AS q_5
+  GROUP BY
+    "customer_id"
+), __clg_qk_6 AS (
+  SELECT
+    "customer_id",
+    ARRAY_AGG("p") AS "k_6"
+  FROM __clg_q_6 AS q_6
+  GROUP BY
+    "customer_id"
+), __clg_sk AS (
+  SELECT
+    s.*,
+    qk_5."k_5",
+    qk_6."k_6"
+  FROM __clg_s_7 AS s
+  LEFT JOIN __clg_qk_5 AS qk_5
+    ON s."customer_id" = qk_5."customer_id"
+  LEFT JOIN __clg_qk_6 AS qk_6
+    ON s."customer_id" = qk_6."customer_id"
 )
 SELECT
   "customer_id",
@@ -330,5 +354,7 @@ SELECT
   "r_6",
   "r_7",
   "first_event_at",
-  "last_event_at"
-FROM __clg_s_7 AS s_7
+  "last_event_at",
+  "k_5",
+  "k_6"
+FROM __clg_sk AS sk
