@@ -90,7 +90,7 @@ def funnel_chart(funnel: list[dict], gap_index: int | None, width: int = 560) ->
     base = alt.Chart(alt.Data(values=values))
     bars = base.mark_bar(height=22).encode(
         y=alt.Y("m:N", sort=order, title=None, axis=alt.Axis(labelLimit=220)),
-        x=alt.X("sum(n):Q", title="customers", stack="zero", axis=alt.Axis(tickCount=6, format=",")),
+        x=alt.X("sum(n):Q", title="customers", stack="zero", axis=alt.Axis(tickCount=6, format=",.0f")),
         color=alt.Color("part:N", scale=alt.Scale(domain=domain, range=[BAR, GAP, DROPPED]), title=None),
         order=alt.Order("order:Q"))
     text = base.transform_filter("datum.order == 0").mark_text(align="left", dx=4, fontSize=12, color="#0f172a").encode(
@@ -179,7 +179,7 @@ def line_chart(rows: list[dict], value: str, title: str, log: bool = False, widt
     top = max([v["v"] or 0 for v in values] + [1])
     # symlog's own ticks crowd at the top: 1, 3, 10, 30, ... up to the largest value
     ticks = [0] + [m * 10 ** k for k in range(len(str(int(top))) + 1) for m in (1, 3) if m * 10 ** k <= top * 1.5]
-    axis = alt.Axis(values=ticks, format=",") if log else alt.Axis(format=",")
+    axis = alt.Axis(values=ticks, format=",.0f") if log else alt.Axis(format=",.0f")
     chart = alt.Chart(alt.Data(values=values)).mark_line(point=alt.OverlayMarkDef(size=18)).encode(
         x=alt.X("t:T", title=None), y=alt.Y("v:Q", title=title, scale=scale, axis=axis),
         color=alt.Color("m:N", sort=milestones, title=None, scale=alt.Scale(scheme="tableau10")))
@@ -194,9 +194,9 @@ def win_back_chart(counts: list[tuple[str, int]], width: int = 460) -> str:
     base = alt.Chart(alt.Data(values=values))
     bars = base.mark_bar(height=20, color=BENCH).encode(
         y=alt.Y("m:N", sort=order, title="next milestone"),
-        x=alt.X("n:Q", title="customers gone quiet", axis=alt.Axis(tickCount=5, format=",")))
+        x=alt.X("n:Q", title="customers gone quiet", axis=alt.Axis(tickCount=5, format=",.0f")))
     text = base.mark_text(align="left", dx=3, fontSize=12).encode(y=alt.Y("m:N", sort=order), x="n:Q",
-                                                                    text=alt.Text("n:Q", format=","))
+                                                                    text=alt.Text("n:Q", format=",.0f"))
     return to_svg((bars + text).properties(width=width, height=32 * max(1, len(counts))))
 
 
