@@ -469,5 +469,30 @@ def ls(**kwargs):
         click.echo(f"{model.kind:8} {model.name:40} <- {reads}")
 
 
+
+@main.command()
+@click.option("--journey", "-j", default=None, help="Only this journey (default: every published journey).")
+@click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Where to write the page (default: target/report.html).")
+@project_options
+@handle_errors
+def report(journey, out, **kwargs):
+    """Write one self-contained HTML page of the published tables: the job, the CX map, the funnel and
+    its success gap, time to value, cohorts, KPI trends, win-back and the build's data quality.
+
+    It reads only published tables (run `clg-metrics build` first) and loads nothing from a network:
+    open it from disk, show it in an all-hands, attach it to an e-mail or print it on A4.
+
+    \b
+    Example:
+      clg-metrics build && clg-metrics report --journey audience_research --out cx_map.html
+    """
+    from .report import write_report
+    from .runner import load_context
+
+    ctx = load_context(_settings(kwargs))
+    path = write_report(ctx, journey, out)
+    click.echo(f"Wrote {path} ({path.stat().st_size // 1024} KB).")
+
 if __name__ == "__main__":  # pragma: no cover
     entrypoint()
