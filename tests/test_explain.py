@@ -9,9 +9,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-
 from conftest import cli, output_queries, run_journey_on_duckdb
+from hypothesis import HealthCheck, given, settings
 from reference_analysis import evaluate_analysis
 from strategies import scenarios
 
@@ -135,7 +134,7 @@ def test_customer_short_of_first_value(built):
 
 def test_customer_with_a_streak_and_a_missed_deadline(built):
     doc = explained(built, "2")
-    signed, first_value, habit, upgrade = doc["milestones"]
+    _, first_value, habit, upgrade = doc["milestones"]
     assert first_value["reached_at"] == "2024-03-08 10:00:00"
     assert leaf_figures(first_value["condition"]) == [(5, 5, "2024-03-08 10:00:00"), (1, 1, "2024-03-06 11:00:00")]
     # the May search is after as_of: not counted
@@ -268,3 +267,36 @@ def test_explanations_agree_with_milestone_status(engine, scenario):
             assert s["member"] == ((s["segment"], customer) in members), s
             consistent(s["condition"], "segment")
     assert explain_journey(Published(engine, lambda name: None), spec, "no such customer", as_of) is None
+
+
+def _rows(text: str) -> list[dict]:
+    import csv
+    import io
+
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        rows.append({k: (int(v) if k == "customer_id" else datetime.fromisoformat(v) if k.endswith("_at") else v or None)
+                     for k, v in row.items()})
+    return rows
+
+
+def test_postgres_explains_like_duckdb(engine, postgres_engine):
+    """The hand-worked journey on PostgreSQL: the same documents as on DuckDB."""
+    import yaml
+    from conftest import run_journey_on_engine
+
+    from clg_metrics.explain import Published, explain_journey
+    from clg_metrics.models import renamed
+
+    journey, events, customers = yaml.safe_load(JOURNEY), _rows(EVENTS), _rows(CUSTOMERS)
+    as_of = datetime(2024, 4, 1)
+    spec = publish_on(engine, journey, events, customers, as_of)
+    pg = postgres_engine
+    run_journey_on_engine(pg, journey, events, customers, as_of)
+    qualified = lambda name: f"{pg.schema}.{name}"
+    for name, query in output_queries([(spec, "progress")], as_of).items():
+        if name in ("milestone_status", "customer_progress"):
+            pg.create_table_as(name, renamed(query, qualified))
+    for customer in ("1", "2"):
+        expected = explain_journey(Published(engine, lambda name: None), spec, customer, as_of)
+        assert explain_journey(Published(pg, qualified), spec, customer, as_of) == expected

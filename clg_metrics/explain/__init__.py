@@ -17,9 +17,10 @@ The result is a plain document (``Explanation.doc``, the JSON output, documented
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from sqlglot import exp
 
@@ -106,7 +107,7 @@ def explain_journey(published: Published, journey: Journey, customer: str, as_of
             doc["per"] = None
             doc["condition"] = _node(milestone.reached_when, f"l{i}", summary, known)
         else:
-            rows = published.fetch(queries.periods(i), sql_dialect)
+            rows = [_integers(r) for r in published.fetch(queries.periods(i), sql_dialect)]
             doc["per"] = _periods(milestone, i, rows)
             # the figures of the latest period with a matching event (often the current one)
             shown = rows[-1] if rows else {}
@@ -127,6 +128,11 @@ def explain_journey(published: Published, journey: Journey, customer: str, as_of
     return {"journey": journey.journey, "customer_id": known.customer_id, "as_of": as_of, "order": journey.order,
             "signed_up_at": known.signed_up_at, "events_counted": summary["n_events"],
             "milestones": milestones, "segments": segments}
+
+
+def _integers(row: dict) -> dict:
+    """Period keys and runs as ints (PostgreSQL's integer division gives NUMERIC)."""
+    return {k: int(v) if k in ("p", "p_now", "p_gate", "run") and v is not None else v for k, v in row.items()}
 
 
 def _gate(journey: Journey, i: int, known: Known) -> dict | None:

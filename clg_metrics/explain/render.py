@@ -63,8 +63,8 @@ def render_text(docs: list[dict]) -> str:
 
 
 def _journey(doc: dict) -> list[str]:
-    lines = [f"Customer {doc['customer_id']} in journey {doc['journey']} "
-             f"(as of {_t(doc['as_of'])}, order {doc['order']}, {doc['events_counted']} events counted)"]
+    lines = [(f"Customer {doc['customer_id']} in journey {doc['journey']} "
+              f"(as of {_t(doc['as_of'])}, order {doc['order']}, {doc['events_counted']} events counted)")]
     if doc["signed_up_at"] is not None:
         lines.append(f"  signed up {_t(doc['signed_up_at'])}")
     for m in doc["milestones"]:
