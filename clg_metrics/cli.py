@@ -494,5 +494,35 @@ def report(journey, out, **kwargs):
     path = write_report(ctx, journey, out)
     click.echo(f"Wrote {path} ({path.stat().st_size // 1024} KB).")
 
+
+@main.command()
+@click.argument("customer")
+@click.option("--journey", "-j", default=None, help="Only this journey (default: every journey the customer is in).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="json: the stable document described in the README.")
+@project_options
+@handle_errors
+def explain(customer, journey, fmt, **kwargs):
+    """Why CUSTOMER is (or is not) at each milestone, as of the last build.
+
+    Shows each milestone's published status and reached_at, and under it the condition tree with
+    the customer's own figures (counts against thresholds, when each held, qualifying periods and
+    runs, within deadlines), then the customer's segments. List customers with
+    `clg-metrics show customer_progress`.
+
+    \b
+    Example:
+      clg-metrics explain 1001 --journey audience_research
+      clg-metrics explain 1001 --format json
+    """
+    from .explain import explain as explain_customer
+    from .explain.render import render_text, to_json
+    from .runner import load_context
+
+    ctx = load_context(_settings(kwargs))
+    docs = explain_customer(ctx, customer, journey)
+    click.echo(to_json(docs) if fmt == "json" else render_text(docs), nl=fmt == "json")
+
+
 if __name__ == "__main__":  # pragma: no cover
     entrypoint()
