@@ -31,8 +31,9 @@ def _positions(journey) -> Iterator[tuple[int, int, object]]:
 
 
 def sources_exist(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
-    """``events.from`` / ``customers.from`` name a seed, a sql/ model or a warehouse schema.table."""
-    for key in ("events", "customers"):
+    """``events.from`` / ``customers.from`` / ``survey.from`` name a seed, a sql/ model or a warehouse
+    schema.table."""
+    for key in ("events", "customers", "survey"):
         source = getattr(loaded.journey, key)
         if source is None:
             continue
@@ -175,20 +176,6 @@ def source_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Pr
                                         f"(for `{canonical}`)", hint)
 
 
-def survey_source_exists(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
-    """``survey.from`` names a seed, a sql/ model or a warehouse schema.table (SPEC §5)."""
-    survey = loaded.journey.survey
-    if survey is None:
-        return
-    name = survey.from_.lower()
-    if "." not in name and name not in project.seeds and name not in project.sql_models:
-        known = list(project.seeds) + list(project.sql_models)
-        hint = did_you_mean(name, known) or (
-            f"{one_of(known)}; " if known else "") + "name a warehouse table as schema.table"
-        yield loaded.source.problem(("survey", "from"), f"unknown survey source `{survey.from_}`: not a seed or a "
-                                    "sql/ model", hint)
-
-
 def value_milestone_known(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
     """``analysis.value_milestone`` names a milestone of the journey (SPEC §5's "value")."""
     name = loaded.journey.analysis.value_milestone
@@ -227,9 +214,8 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (within_anchors, (unique_milestone_names,)),
     (no_cycles, (unique_milestone_names, milestone_references)),
     (source_columns_exist, (sources_exist,)),
-    (survey_source_exists, ()),
     (value_milestone_known, ()),
-    (survey_columns_exist, (survey_source_exists,)),
+    (survey_columns_exist, (sources_exist,)),
 )
 
 
