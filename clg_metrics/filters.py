@@ -94,7 +94,44 @@ def parse_sql_filter(text: str, dialect: str = "duckdb") -> exp.Expr:
             raise ValueError(f"refer to columns without a table name in `where` (`{node.sql(dialect)}`)")
         if isinstance(node, (exp.Alias, exp.DDL, exp.DML)):
             raise ValueError("`where` must be a boolean expression")
+    _require_predicate(tree, dialect)
     return tree
+
+
+# Top-level shapes that are values, not conditions: the engine would refuse them at build time
+# ("WHERE event" is not a boolean) with no line, so they are refused here with the fix.
+_VALUES = (exp.Column, exp.Literal, exp.Null, exp.Neg, exp.JSONExtract, exp.JSONExtractScalar, exp.Dot,
+           exp.Bracket, exp.Array, exp.Tuple, exp.Interval)
+
+
+def _require_predicate(tree: exp.Expr, dialect: str) -> None:
+    """Raise ValueError unless ``tree`` is a condition: a comparison, IN/IS/LIKE/BETWEEN, a boolean
+    function, or AND/OR/NOT of those. Types come from sqlglot's annotator; an unknown type passes."""
+    from sqlglot.optimizer.annotate_types import annotate_types
+
+    try:
+        typed = annotate_types(tree.copy(), dialect=dialect)
+    except Exception:  # the annotator is a help, not a gate
+        typed = tree.copy()
+    stack = [typed]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, exp.Paren):
+            stack.append(node.this)
+            continue
+        if isinstance(node, (exp.Connector, exp.Not)):
+            stack.extend(node.iter_expressions())
+            continue
+        arithmetic = isinstance(node, exp.Binary) and not isinstance(node, exp.Predicate)
+        kind = node.type.this if node.type is not None else exp.DataType.Type.UNKNOWN
+        known_not_boolean = kind not in (exp.DataType.Type.UNKNOWN, exp.DataType.Type.BOOLEAN,
+                                         exp.DataType.Type.NULL)
+        if isinstance(node, _VALUES) or arithmetic or known_not_boolean:
+            text = node.sql(dialect)[:60]
+            fix = (f"`{text} = 'value'`, or `{text} = true` for a boolean column" if isinstance(node, exp.Column)
+                   else f"`{text} = 'value'` or `{text} > 0`")
+            raise ValueError(f"`where` must be a condition, and `{text}` is a value, not true or false: "
+                             f"compare it, e.g. {fix}")
 
 
 def literal(value: Any) -> exp.Expr:

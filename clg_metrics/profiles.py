@@ -29,11 +29,23 @@ _ENV_VAR = re.compile(
 _IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
 
 
+SYSTEM_SCHEMAS = frozenset({"information_schema", "pg_catalog", "pg_toast", "system", "temp"})
+
+
 class TargetBase(_Model):
     """What every target has: its ``type`` and a bounded ``threads``."""
 
     type: str
     threads: int | None = Field(default=None, ge=1)  # not strict: env_var() gives strings
+
+    @field_validator("schema_", "database", check_fields=False)
+    @classmethod
+    def _not_a_system_schema(cls, value: str) -> str:
+        """The engines' own catalogs cannot hold tables: refused here, not as a raw Binder Error."""
+        if value.lower() in SYSTEM_SCHEMAS:
+            raise PydanticCustomError("system_schema", "`{name}` is the engine's own catalog and cannot hold "
+                                      "tables: name a schema of your own (e.g. `analytics`)", {"name": value})
+        return value
 
     @field_validator("threads")
     @classmethod

@@ -204,6 +204,72 @@ def survey_columns_exist(loaded: LoadedJourney, project: Project) -> Iterator[Pr
                                         f"`{column}` (for `{key}`)", hint)
 
 
+def _segment_nodes(journey) -> Iterator[tuple[int, object, tuple]]:
+    """(segment index, node, location) for every node of every segment's ``when``."""
+    for s_i, segment in enumerate(journey.segments):
+        for node, _, loc in walk(segment.when, loc=("segments", s_i, "when")):
+            yield s_i, node, loc
+
+
+def segment_names(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """Segment names are unique, and `all` is the reserved name of every customer (SPEC §4)."""
+    seen: set[str] = set()
+    for s_i, segment in enumerate(loaded.journey.segments):
+        loc = ("segments", s_i, "segment")
+        if segment.segment == "all":
+            yield loaded.source.problem(loc, "a segment may not be named `all`", "`all` is reserved for every "
+                                        "customer of the journey (it is in segment_funnel already): rename it")
+        elif segment.segment in seen:
+            yield loaded.source.problem(loc, f"duplicate segment `{segment.segment}`",
+                                        "segment names are unique within a journey: rename one")
+        seen.add(segment.segment)
+
+
+def segment_milestones_known(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``{milestone: M}`` in a segment names a milestone of the journey."""
+    index = _index(loaded.journey)
+    for _, node, loc in _segment_nodes(loaded.journey):
+        for ref in node.milestone_refs:
+            if ref not in index:
+                yield loaded.source.problem(loc + ("milestone",), f"segment refers to unknown milestone `{ref}`",
+                                            (did_you_mean(ref, index) or one_of(index)) if index
+                                            else "the journey has no milestones")
+
+
+def segment_customer_source(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``customer:`` and ``signed_up:`` read the customers source: the journey must have one, and a
+    ``customer:`` key must be one of its columns (before any mapping), else a JSON ``properties`` key."""
+    journey = loaded.journey
+    columns = relation_columns(project, journey.customers.from_) if journey.customers is not None else None
+    lowered = {c.lower() for c in columns or ()}
+    for _, node, loc in _segment_nodes(journey):
+        key = getattr(node, "KEY", None)
+        if key not in ("customer", "signed_up"):
+            continue
+        if journey.customers is None:
+            yield loaded.source.problem(loc + (key,), f"`{key}:` in a segment needs a `customers:` source",
+                                        "add `customers: {from: ...}` to the journey (signup times and customer "
+                                        "columns come from it)")
+        elif key == "customer" and columns is not None and isinstance(node.customer, dict) \
+                and "properties" not in lowered:
+            for name in node.customer:
+                if name.lower() not in lowered:
+                    hint = did_you_mean(name, columns)
+                    yield loaded.source.problem(loc + (key, name), f"customers source `{journey.customers.from_}` "
+                                                f"has no column `{name}`", (f"{hint} " if hint else "")
+                                                + "its columns: " + ", ".join(columns[:12]))
+
+
+def benchmark_known(loaded: LoadedJourney, project: Project) -> Iterator[Problem]:
+    """``analysis.benchmark`` names a declared segment (or `all`, every customer)."""
+    name = loaded.journey.analysis.benchmark
+    names = [s.segment for s in loaded.journey.segments]
+    if name is not None and name != "all" and name not in names:
+        yield loaded.source.problem(("analysis", "benchmark"), f"unknown benchmark segment `{name}`",
+                                    (did_you_mean(name, names) or one_of(names)) if names
+                                    else "the journey declares no segments: add one or remove `benchmark`")
+
+
 # Each rule with the rules that must have found nothing before it runs: references between
 # duplicate names would be ambiguous, and a wrong reference would show again as a cycle.
 JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
@@ -216,6 +282,10 @@ JOURNEY_RULES: tuple[tuple[Rule, tuple[Rule, ...]], ...] = (
     (source_columns_exist, (sources_exist,)),
     (value_milestone_known, ()),
     (survey_columns_exist, (sources_exist,)),
+    (segment_names, ()),
+    (segment_milestones_known, (unique_milestone_names,)),
+    (segment_customer_source, (sources_exist,)),
+    (benchmark_known, (segment_names,)),
 )
 
 

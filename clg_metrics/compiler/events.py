@@ -72,9 +72,11 @@ def column_or_property(relation: str, columns: list[str] | None, key: str, sampl
         path = exp.JSONPath(expressions=[exp.JSONPathRoot(), exp.JSONPathKey(this=key)])
         value: exp.Expr = exp.JSONExtractScalar(this=col(properties), expression=path)
         if isinstance(sample, bool):
-            value = exp.cast(value, exp.DataType.Type.BOOLEAN)
+            value = _cast_if(exp.In(this=exp.Lower(this=value.copy()), expressions=[
+                exp.Literal.string("true"), exp.Literal.string("false")]), value, exp.DataType.Type.BOOLEAN)
         elif isinstance(sample, (int, float)):
-            value = exp.cast(value, exp.DataType.Type.DOUBLE)
+            value = _cast_if(exp.RegexpLike(this=value.copy(), expression=exp.Literal.string(_NUMBER)), value,
+                             exp.DataType.Type.DOUBLE)
         return value
     hint = did_you_mean(key, columns) or "columns: " + ", ".join(columns)
     raise CompileError(f"`{key}` is not a column of `{relation}` and it has no JSON `{properties}` column ({hint})")
@@ -85,3 +87,13 @@ def relation_table(name: str) -> exp.Table:
     parts = name.split(".")
     return exp.table_(parts[-1], db=parts[-2] if len(parts) > 1 else None,
                       catalog=parts[-3] if len(parts) > 2 else None)
+
+
+# A JSON property compared with a number matches only where it holds a number: a plain CAST of
+# `true` or `"n/a"` would stop the whole build with a raw engine error (TRY_CAST is not portable:
+# PostgreSQL and Spark render it as CAST), so the cast is guarded and anything else is NULL.
+_NUMBER = r"^\s*[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?\s*$"
+
+
+def _cast_if(guard: exp.Expr, value: exp.Expr, to: exp.DataType.Type) -> exp.Expr:
+    return exp.Case(ifs=[exp.If(this=guard, true=exp.cast(value, to))])

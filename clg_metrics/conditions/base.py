@@ -95,6 +95,9 @@ class Window(SpecModel):
         given = [u for u in WITHIN_UNITS if getattr(self, u) is not None]
         if len(given) != 1:
             raise ValueError("give exactly one of `days`, `hours`, `minutes`, `seconds`")
+        if self.microseconds > MAX_WINDOW_US:  # anchor + D must stay a timestamp on every engine
+            raise ValueError(f"`{self.unit}: {self.amount}` is longer than 100 years (36500 days), beyond the "
+                             "engines' timestamp range: give a shorter window")
         return self
 
     @property
@@ -110,6 +113,7 @@ class Window(SpecModel):
         return self.amount * _US_PER_UNIT[self.unit]
 
 
+MAX_WINDOW_US = 36_500 * 86_400_000_000
 _US_PER_UNIT = {"days": 86_400_000_000, "hours": 3_600_000_000, "minutes": 60_000_000, "seconds": 1_000_000}
 
 
