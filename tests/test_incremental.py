@@ -12,6 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from clg_metrics.compiler import OUTPUT_NAMES
 from clg_metrics.runner import Settings, build, load_context
 
 JOURNEY = """\
@@ -30,6 +31,13 @@ phases:
       - milestone: fast
         reached_when: {event: c, at_least: 2}
         within: {days: 10, of: signup}
+segments:
+  - segment: busy
+    when: {all: [{event: [a, b], in_last: {days: 3}, at_least: 2}, {signed_up: {days_ago: {lte: 40}}}]}
+  - segment: quiet
+    when: {all: [{milestone: first}, {event: c, in_last: {hours: 36}, at_most: 0},
+                 {not: {event: b, distinct: value, in_last: {days: 5}, at_least: 2}}]}
+analysis: {cohorts: {per: week, within: {days: 7}}, trend: day, win_back: {inactive_days: 2}}
 """
 PROJECT = "name: inc\nprofile: test\nincremental: {lookback_hours: 48}\n"
 START = datetime(2024, 1, 1)
@@ -66,7 +74,7 @@ def tables(root: Path):
     con = duckdb.connect(str(root / "target" / "test.duckdb"), read_only=True)
     try:
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY ALL").fetchall()
-                for t in ("milestone_status", "customer_progress", "funnel", "progress__j")}
+                for t in (*OUTPUT_NAMES, "progress__j")}
     finally:
         con.close()
 
