@@ -12,8 +12,11 @@ convincing if its funnel tells that story, so the data is *shaped*, not uniform:
   exports), come back for a month of real work, build a weekly login habit, and grow;
 * activity per customer is heavy-tailed (a Pareto intensity times a lognormal month-to-month
   wobble), signups grow over the year, a few partner-provisioned accounts exist before their
-  first event, a few signups from the last days of December have no events yet, and there is a
-  handful of support tickets.
+  first event, and a few signups from the last days of December have no events yet;
+* support tickets follow the struggle (people stuck before value file the most, paying customers
+  who realise value the fewest, a few needy accounts many), and about a fifth of the customers
+  who go on to real work pay (pro or agency) from day one, so the CLG "best customers" filter
+  (paying, little support, signed up 3-6 months ago) selects a real group.
 
 Each person is given a *destination* stage and their events are built so that, read with the
 demo journey's rules (sequential order, calendar months, Monday weeks, 90 days from signup),
@@ -265,8 +268,9 @@ def _start_trial(rng: random.Random, person: _Person) -> bool:
     person.add(signup, "trial_started")
     depth = max(person.stage - 1, 0)
     person.channel = rng.choices(CHANNELS, (45, 30, 15 + 4 * depth, 10 + 3 * depth))[0]
-    # Most start on the free plan; a few (more among serious agencies) pay from day one.
-    person.plan = rng.choices(PLANS, (88, 8, 4) if depth >= 2 else (97, 2, 1))[0]
+    # Most start on the free plan; some (more among serious agencies) pay from day one. One draw
+    # whatever the weights, so tuning them changes plans only, never a later event.
+    person.plan = rng.choices(PLANS, (76, 16, 8) if depth >= 2 else (93, 5, 2))[0]
     person.created_at = signup
     if person.channel == "partner" and rng.random() < 0.3:
         # An agency partner provisioned the account before the user first showed up: the
@@ -491,7 +495,8 @@ def _break_streaks(rng: random.Random, person: _Person) -> None:
 
 
 def _support(rng: random.Random, person: _Person) -> None:
-    """A handful of tickets, mostly from people who actually use the product."""
+    """A handful of tickets, mostly from people who actually use the product (the first
+    generator's tickets, still drawn from the main stream so every later draw stays the same)."""
     assert person.signup is not None
     chance = 0.015 if person.stage <= _INTEREST else 0.05
     if rng.random() < chance:
@@ -501,9 +506,35 @@ def _support(rng: random.Random, person: _Person) -> None:
                        "support_ticket")  # fmt: skip
 
 
+def _struggle_tickets(rng: random.Random, person: _Person) -> None:
+    """Support tickets that follow the struggle: strugglers ask for help, customers who get the
+    value rarely do.
+
+    The CLG "best customers" filter keeps those with at most two tickets, so the counts must mean
+    something: a stalled trial files a ticket now and then ("the search finds nothing"), people
+    stuck just short of value file the most, customers who realise value and keep using the product
+    need little help, and paying customers least (they were onboarded). A few accounts of every
+    kind are needy and file many. Tickets fall in the customer's active life (signup to their last
+    event), so they never make a quiet customer look active. Drawn from ``rng``, a stream of their
+    own, so tuning them leaves every other event, and so the funnel, unchanged.
+    """
+    assert person.signup is not None
+    rate = {_INTEREST: 0.45, _FIRST_VALUE: 0.9, _REALIZATION: 0.5, _CONTINUED: 0.3}.get(person.stage, 0.25)
+    if person.plan != "free":
+        rate *= 0.6
+    n = _poisson(rng, rate)
+    if rng.random() < (0.12 if person.stage in (_INTEREST, _FIRST_VALUE) else 0.06):
+        n += rng.randint(3, 6)  # a needy account
+    last = max(t for t, _, _, _ in person.events)
+    for _ in range(n):
+        person.add(_moment_between(rng, person.signup + _HOUR, max(last, person.signup + 2 * _HOUR)),
+                   "support_ticket")  # fmt: skip
+
+
 def _build(customers: int, seed: int) -> tuple[list[list[str]], list[list[str]]]:
     """All rows of both files, in file order."""
     rng = random.Random(seed)
+    support_rng = random.Random(f"support-{seed}")
     people: list[_Person] = []
     for index in range(customers):
         stage = rng.choices(range(7), _STAGE_WEIGHTS)[0]
@@ -520,6 +551,7 @@ def _build(customers: int, seed: int) -> tuple[list[list[str]], list[list[str]]]
             _customer(rng, person)
         if person.signup is not None:
             _support(rng, person)
+            _struggle_tickets(support_rng, person)
         people.append(person)
     # Signups from the last days of December whose first events fall in 2025: customers rows
     # without any event yet.

@@ -43,6 +43,7 @@ th, td { padding: 4px 8px; border-bottom: 1px solid var(--line); text-align: lef
 table.wrap td { white-space: normal; }
 th { color: var(--muted); font-weight: 600; background: #f1f5f9; position: sticky; top: 0; }
 td.n, th.n { text-align: right; white-space: nowrap; }
+.pair th { white-space: normal; }  /* headers wrap beside a chart: a 5-column table fits at 1366px */
 tr.hl td { background: #ffe4e6; font-weight: 600; }
 .scroll { max-height: 360px; overflow: auto; margin-top: 8px; border: 1px solid var(--line); border-radius: 6px; }
 /* the CX map: phases side by side, milestones as cards */
