@@ -21,6 +21,7 @@ from .engines import connect
 from .errors import BuildError, ClgError, Problem, SpecError
 from .models import Model
 from .phases.check import check
+from .phases.id_types import check_id_types
 from .phases.materialize import materialize
 from .phases.plan import plan_journeys, reusable_progress_tables, selected_models
 from .phases.publish import publish
@@ -55,6 +56,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
             later = [m for m in models if m.kind in ("journey", "output") or m.name in after]
             materialize(run, [m for m in models if m not in later], later=later)
             if not seeds_only:
+                check_id_types(run)  # the sources' id types are known now, before any journey runs
                 if run_checks:
                     check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
                 plan_journeys(run, dag, later, full_refresh)

@@ -89,6 +89,11 @@ class Engine(ABC):
     def columns(self, relation: str) -> list[str] | None:
         """The columns of a table or view (``name`` or ``schema.name``), None if it does not exist."""
 
+    def column_types(self, relation: str) -> dict[str, str] | None:
+        """Each column's type as the engine names it, None if the relation does not exist (or the
+        engine cannot tell): what a join of two sources' ids needs before it runs."""
+        return None
+
     @abstractmethod
     def tables(self) -> list[str]:
         """The tables and views of the engine's schema."""

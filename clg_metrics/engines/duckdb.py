@@ -81,6 +81,10 @@ class DuckDBEngine(Engine):
         query = self._catalog("columns", "column_name", *self.split(relation)).order_by("ordinal_position")
         return [r[0] for r in self.fetch(query)[1]] or None
 
+    def column_types(self, relation: str) -> dict[str, str] | None:
+        query = self._catalog("columns", "column_name", *self.split(relation)).select("data_type")
+        return {r[0]: r[1] for r in self.fetch(query.order_by("ordinal_position"))[1]} or None
+
     def tables(self) -> list[str]:
         return [r[0] for r in self.fetch(self._catalog("tables", "table_name", self.schema).order_by("table_name"))[1]]
 

@@ -182,6 +182,10 @@ class PostgresEngine(Engine):
     def columns(self, relation: str) -> list[str] | None:
         return [r[0] for r in self._catalog(_COLUMNS_QUERY, [*self.split(relation), _RELKINDS])] or None
 
+    def column_types(self, relation: str) -> dict[str, str] | None:
+        query = _COLUMNS_QUERY.replace("SELECT a.attname", "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod)")
+        return {r[0]: r[1] for r in self._catalog(query, [*self.split(relation), _RELKINDS])} or None
+
     def tables(self) -> list[str]:
         """Tables, views, materialized views and foreign tables of the schema, sorted by name."""
         return sorted(r[0] for r in self._catalog(_TABLES_QUERY, [self.schema, _RELKINDS]))

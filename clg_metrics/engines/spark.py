@@ -115,6 +115,12 @@ class SparkEngine(Engine):
                 return None
             raise
 
+    def column_types(self, relation: str) -> dict[str, str] | None:
+        if self.columns(relation) is None:
+            return None
+        db, name = self.split(relation)
+        return {f.name: f.dataType.simpleString() for f in self.spark.table(self.table(name, db).sql("spark")).schema.fields}
+
     def create_table_as(self, table: str, select, source_dialect: str | None = None) -> int:
         query, source = self._query(select, source_dialect)
         self.drop_relation(table)

@@ -22,11 +22,13 @@ def check(run: BuildRun, checks: list) -> None:
         from ..checks.gx import run_checks
 
         results += run_checks(run.engine, declared, run.physical)
-    from ..checks.derive import explain_missing_events
+    from ..checks.derive import explain_missing_events, explain_unmatched_filters
 
     for result in results:
         if result.check.name.endswith(".event_names_occur") and result.status == "fail":
             explain_missing_events(run.ctx.project, result, run.engine, run.physical)
+        if result.check.name.endswith(".filters_match") and result.status == "fail" and not result.check.declared:
+            explain_unmatched_filters(run.ctx.project, result, run.engine, run.physical, run.ctx.as_of)
     order = {id(c): i for i, c in enumerate(checks)}
     results.sort(key=lambda r: order[id(r.check)])
     run.report.checks.extend(results)
