@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from conftest import cli, output_queries, run_journey_on_duckdb
+
+from clg_metrics.compiler.outputs import BuiltJourney
 from hypothesis import HealthCheck, given, settings
 from reference_analysis import evaluate_analysis
 from strategies import scenarios
@@ -195,7 +197,7 @@ def publish_on(engine, journey: dict, events, customers, as_of):
     if customers is not None:
         doc["customers"] = {"from": "customers"}
     spec = Journey.model_validate(doc)
-    queries = output_queries([(spec, "progress")], as_of)
+    queries = output_queries([BuiltJourney(spec, "progress")], as_of)
     for name in ("milestone_status", "customer_progress"):
         engine.con.execute(f"CREATE OR REPLACE TABLE {name} AS {queries[name].sql('duckdb')}")
     return spec
@@ -294,7 +296,7 @@ def test_postgres_explains_like_duckdb(engine, postgres_engine):
     pg = postgres_engine
     run_journey_on_engine(pg, journey, events, customers, as_of)
     qualified = lambda name: f"{pg.schema}.{name}"
-    for name, query in output_queries([(spec, "progress")], as_of).items():
+    for name, query in output_queries([BuiltJourney(spec, "progress")], as_of).items():
         if name in ("milestone_status", "customer_progress"):
             pg.create_table_as(name, renamed(query, qualified))
     for customer in ("1", "2"):

@@ -13,9 +13,14 @@ from .base import Engine
 from .registry import ENGINES
 
 
-def connect(target: TargetBase, project_dir: Path, read_only: bool = False) -> Engine:
-    """The engine for a profile target."""
-    return ENGINES[target.type].adapter_class()(target, project_dir, read_only=read_only)
+def connect(target: TargetBase, project_dir: Path, read_only: bool = False, warehouse: bool = False) -> Engine:
+    """The engine for a profile target.
+
+    A reader (``read_only``) sees the published outputs; with ``warehouse`` it reads the warehouse
+    itself (sources, progress tables, ``clg_state``), which ``explain`` needs. Engines that keep
+    both in one database ignore the difference.
+    """
+    return ENGINES[target.type].adapter_class()(target, project_dir, read_only=read_only, warehouse=warehouse)
 
 
 __all__ = ["Engine", "connect"]

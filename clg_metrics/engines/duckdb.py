@@ -20,9 +20,10 @@ class DuckDBEngine(Engine):
     SUPPORTS_REPLACE_TABLE = True
     ERRORS = (duckdb.Error,)
 
-    def __init__(self, target: DuckDBTarget, project_dir: Path, read_only: bool = False):
+    def __init__(self, target: DuckDBTarget, project_dir: Path, read_only: bool = False, warehouse: bool = False):
         """A build (``read_only=False``) opens the warehouse file under the build lock; a reader
-        (``show``) opens the serving file, which holds the published outputs (duckdb_serving.py)."""
+        (``show``) opens the serving file, which holds the published outputs (duckdb_serving.py),
+        unless it asks for the ``warehouse`` (``explain`` reads the events and ``clg_state``)."""
         self.target = target
         self.schema = target.schema_
         self.serving: Path | None = None
@@ -31,7 +32,7 @@ class DuckDBEngine(Engine):
         if path != ":memory:" and not path.startswith("md:"):
             file = Path(path) if Path(path).is_absolute() else project_dir / path
             self.serving = serving_path(file, target.serving_path, project_dir)
-            if read_only and self.serving.exists():
+            if read_only and not warehouse and self.serving.exists():
                 file = self.serving  # a warehouse built before serving files existed: read it
             elif read_only and not file.exists():
                 raise EngineError(f"{file}: no database yet; run `clg-metrics build` first")

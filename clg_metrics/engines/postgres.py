@@ -96,7 +96,7 @@ class PostgresEngine(Engine):
     DROP_CASCADE = True  # a view is bound to the table itself: it goes with it (see publish)
     ERRORS = (psycopg.Error,)
 
-    def __init__(self, target: PostgresTarget, project_dir: Path, read_only: bool = False):
+    def __init__(self, target: PostgresTarget, project_dir: Path, read_only: bool = False, warehouse: bool = False):
         self.target = target
         self.schema = target.schema_
         self._gx_sources: list[Any] = []

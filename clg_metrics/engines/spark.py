@@ -58,7 +58,7 @@ class SparkEngine(Engine):
     SUPPORTS_TRANSACTIONS = False
     RENAME_QUALIFIED = True
 
-    def __init__(self, target: SparkTarget, project_dir: Path, read_only: bool = False):
+    def __init__(self, target: SparkTarget, project_dir: Path, read_only: bool = False, warehouse: bool = False):
         self.target = target
         self.schema = target.database
         self.read_only = read_only

@@ -229,7 +229,7 @@ def explain(ctx, customer: str, journey: str | None = None) -> list[dict]:
         if journey not in names:
             raise ClgError(f"--journey: no journey `{journey}` ({did_you_mean(journey, names) or one_of(names)})")
         journeys = [j for j in journeys if j.name == journey]
-    engine = connect(ctx.target, ctx.project.root, read_only=True)
+    engine = connect(ctx.target, ctx.project.root, read_only=True, warehouse=True)
     try:
         published = Published(engine, lambda name: f"{engine.schema}.{name}" if "." not in name else name)
         if "milestone_status" not in engine.tables():
