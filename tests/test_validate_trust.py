@@ -3,7 +3,6 @@ each is now a located error at `validate` (exit 2, file:line:col, the fix)."""
 
 from __future__ import annotations
 
-import json
 
 import pytest
 
