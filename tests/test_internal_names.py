@@ -46,12 +46,12 @@ def journey_doc(name: str, events: str, customers: str) -> dict:
 
 
 def internal_names() -> list[str]:
-    """Every CTE, table alias and subquery alias the compiled query of ``journey_doc`` uses."""
+    """Every CTE name the compiled query of ``journey_doc`` uses, without the reserved prefix (the
+    names a user relation could shadow; aliases are scoped to their query and cannot collide)."""
     spec = Journey.model_validate(journey_doc("j", "events", "customers"))
     source = EventSource("events", spec.events.columns, ["customer_id", "event_name", "occurred_at", "format"])
     tree = JourneyCompiler(spec, source, datetime(2024, 3, 1)).compile()
     names = {cte.alias.removeprefix(CTE_PREFIX) for cte in tree.find_all(exp.CTE)}
-    names |= {node.alias for node in tree.find_all(exp.Table, exp.Subquery) if node.alias}
     return sorted(n for n in names if n and not n.startswith("_"))
 
 
@@ -71,13 +71,14 @@ def test_seeds_named_like_internal_names_build(tmp_path):
     for seed in ["plain_customers", *customers]:
         (root / "seeds" / f"{seed}.csv").write_text(CUSTOMERS)
     docs = [journey_doc("control", "plain_events", "plain_customers")]
-    docs += [journey_doc(f"j_{i}", name, customers[i % len(customers)]) for i, name in enumerate(events)]
-    docs += [journey_doc(f"k_{i}", events[i % len(events)], name) for i, name in enumerate(customers)]
+    # every name once, as an events or a customers source, as few journeys as that takes
+    docs += [journey_doc(f"j_{i}", events[i % len(events)], customers[i % len(customers)])
+             for i in range(max(len(events), len(customers)))]
     for doc in docs:
         (root / "milestones" / f"{doc['journey']}.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
 
     for attempt in ("first build", "second build (incremental)"):
-        code, output = cli("build", project_dir=root)
+        code, output = cli("build", "--skip-checks", project_dir=root)  # checks name no CTE
         assert code == 0, f"{attempt}:\n{output}"
         con = duckdb.connect(str(root / "target" / "clg.duckdb"), read_only=True)
         try:
