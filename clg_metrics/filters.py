@@ -130,8 +130,8 @@ def _require_predicate(tree: exp.Expr, dialect: str) -> None:
             text = node.sql(dialect)[:60]
             fix = (f"`{text} = 'value'`, or `{text} = true` for a boolean column" if isinstance(node, exp.Column)
                    else f"`{text} = 'value'` or `{text} > 0`")
-            raise ValueError(f"`where` must be a condition, and `{text}` is a value, not true or false: "
-                             f"compare it, e.g. {fix}")
+            raise ValueError(f"`where` must be a condition, and `{text}` is a value, not true or false, so it "
+                             f"is not a condition: compare it, e.g. {fix}")
 
 
 def literal(value: Any) -> exp.Expr:

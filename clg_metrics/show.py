@@ -48,8 +48,6 @@ def _where(text: str, columns: list[str], dialect: str) -> exp.Expr:
         tree = parse_sql_filter(text, dialect)
     except ValueError as exc:
         raise ClgError(f"--where: {str(exc).replace('`where`', 'the filter')}") from None
-    if isinstance(tree, (exp.Column, exp.Literal)) or not isinstance(tree, exp.Condition):
-        raise ClgError(f"--where: `{text}` is not a condition (e.g. --where \"journey = 'onboarding'\")")
     known = {c.lower() for c in columns}
     for column in tree.find_all(exp.Column):
         if column.name.lower() not in known:
