@@ -520,6 +520,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-build-bench", action="store_true", help="only the CLI timings")
     parser.add_argument("--skip-cli-bench", action="store_true", help="only the build timings")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds after which a contender is killed")
+    parser.add_argument("--engine", choices=("duckdb", "postgres"), default="duckdb",
+                        help="postgres: the build on the server of CLG_TEST_PG_* (run under .ci/with-servers)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch build and reference DBs")
     args = parser.parse_args(argv)
@@ -540,7 +542,13 @@ def main(argv: list[str] | None = None) -> int:
         if not db.exists():
             print(f"generating {db} ...")
             generate.generate(args.events, args.data_dir, parquet=False)
-        result, ok_build = bench_build(args, db, scratch)
+        if args.engine == "postgres":
+            from postgres import bench_postgres
+
+            result, ok_build = bench_postgres(args, db, scratch, Bench(args, db, scratch), run_child, clg_command,
+                                              AS_OF, REFERENCE)
+        else:
+            result, ok_build = bench_build(args, db, scratch)
         out["build"] = result
         ok &= ok_build
     if not args.skip_cli_bench:
