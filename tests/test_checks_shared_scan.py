@@ -160,3 +160,39 @@ def test_an_unknown_output_is_a_located_error(make_project):
     code, out = cli("validate", project_dir=root)
     assert code == 2, out
     assert "clg_project.yml" in out and "sucess_gaps" in out and "success_gaps" in out
+
+
+def test_a_view_passing_the_key_through_inherits_it(setup):
+    """A staging view that projects and filters the keyed table: not scanned; one that joins
+    (rows may repeat) or computes the column: scanned."""
+    engine, checks = setup
+    engine.execute("CREATE TABLE keyed2 (event_id BIGINT PRIMARY KEY, customer_id VARCHAR)")
+    engine.execute("INSERT INTO keyed2 VALUES (1, 'a'), (2, 'b')")
+    engine.execute("CREATE VIEW staged AS SELECT event_id, upper(customer_id) AS who FROM main.keyed2 WHERE event_id > 0")
+    engine.execute("CREATE VIEW joined AS SELECT k.event_id FROM main.keyed2 k JOIN main.keyed2 j ON true")
+    engine.execute("CREATE VIEW computed AS SELECT event_id * 0 AS event_id FROM main.keyed2")
+    unique = next(c for c in checks if c.name == "events.event_id.unique")
+    results = {}
+    for view in ("staged", "joined", "computed"):
+        spec = type(unique)(**{**unique.__dict__, "relation": f"main.{view}"})
+        [results[view]] = run_fast_checks(engine, [spec], physical)
+    assert results["staged"].hint and "PRIMARY KEY" in results["staged"].hint
+    assert (results["joined"].status, results["joined"].unexpected_count, results["joined"].hint) == ("fail", 4, None)
+    assert (results["computed"].status, results["computed"].unexpected_count) == ("fail", 2)
+
+
+def test_declared_keys_on_postgres(postgres_engine):
+    """The same catalog reading on PostgreSQL (its view_definition has no CREATE VIEW prefix)."""
+    from clg_metrics.checks.derive import CheckSpec
+
+    engine, schema = postgres_engine, postgres_engine.schema
+    engine.execute(f"CREATE TABLE {schema}.pk_events (event_id BIGINT PRIMARY KEY, customer_id TEXT)")
+    engine.execute(f"CREATE TABLE {schema}.no_pk (event_id BIGINT, customer_id TEXT)")
+    engine.execute(f"INSERT INTO {schema}.no_pk VALUES (1, 'a'), (1, 'b')")
+    engine.execute(f"CREATE VIEW {schema}.pk_view AS SELECT event_id, customer_id FROM {schema}.pk_events")
+    results = {}
+    for table in ("pk_events", "no_pk", "pk_view"):
+        spec = CheckSpec("u", f"{schema}.{table}", "ExpectColumnValuesToBeUnique", {"column": "event_id"})
+        [results[table]] = run_fast_checks(engine, [spec], lambda name: name)
+    assert results["pk_events"].hint and results["pk_view"].hint
+    assert (results["no_pk"].status, results["no_pk"].unexpected_count, results["no_pk"].hint) == ("fail", 2, None)

@@ -223,20 +223,38 @@ def _run_shared(engine: Engine, checks: list[CheckSpec], physical: Callable[[str
     return results
 
 
-def declared_unique(engine: Engine, table: str, column: str) -> bool:
+def declared_unique(engine: Engine, table: str, column: str, depth: int = 0) -> bool:
     """Whether the warehouse declares ``column`` of ``table`` (schema.table) a single-column PRIMARY
     KEY or UNIQUE constraint (information_schema, on DuckDB and PostgreSQL): then the engine already
-    guarantees what the uniqueness check would scan for. A view, or any failure to tell: False."""
-    if engine.dialect not in ("duckdb", "postgres"):
+    guarantees what the uniqueness check would scan for. A view that only projects and filters one
+    table (no join, grouping, set operation or unnest: it cannot repeat a row) inherits the key of
+    the column it passes through, as a staging view over the events table does. Any failure to
+    tell: False (the check scans)."""
+    if engine.dialect not in ("duckdb", "postgres") or depth > 3:
         return False
     parts = table.split(".")
     name, schema = parts[-1], (parts[-2] if len(parts) > 1 else None)
+    try:
+        if _declared_key(engine, name, schema, column):
+            return True
+        source = _passed_through(engine, name, schema, column)
+    except Exception:
+        return False
+    return source is not None and declared_unique(engine, source[0], source[1], depth + 1)
+
+
+def _catalog_where(alias: str, name: str, schema: str | None) -> list[exp.Expr]:
+    where = [exp.EQ(this=exp.Lower(this=col("table_name", alias)), expression=literal(name.lower()))]
+    if schema:
+        where.append(exp.EQ(this=exp.Lower(this=col("table_schema", alias)), expression=literal(schema.lower())))
+    return where
+
+
+def _declared_key(engine: Engine, name: str, schema: str | None, column: str) -> bool:
     tc, k = "tc", "k"
     same = [exp.EQ(this=col(c, k), expression=col(c, tc)) for c in ("constraint_name", "constraint_schema", "table_name")]
-    where = [exp.EQ(this=exp.Lower(this=col("table_name", tc)), expression=literal(name.lower())),
-             exp.In(this=col("constraint_type", tc), expressions=[literal("PRIMARY KEY"), literal("UNIQUE")])]
-    if schema:
-        where.append(exp.EQ(this=exp.Lower(this=col("table_schema", tc)), expression=literal(schema.lower())))
+    where = _catalog_where(tc, name, schema) + [
+        exp.In(this=col("constraint_type", tc), expressions=[literal("PRIMARY KEY"), literal("UNIQUE")])]
     query = (exp.select(col("constraint_name", tc))
              .from_(exp.alias_(exp.to_table("information_schema.table_constraints"), tc))
              .join(exp.alias_(exp.to_table("information_schema.key_column_usage"), k), on=exp.and_(*same))
@@ -244,11 +262,34 @@ def declared_unique(engine: Engine, table: str, column: str) -> bool:
              .having(exp.and_(exp.EQ(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(1)),
                               exp.EQ(this=exp.Lower(this=exp.Max(this=col("column_name", k))),
                                      expression=literal(column.lower())))))
-    try:
-        _, rows = engine.fetch(query)
-    except Exception:
-        return False
+    _, rows = engine.fetch(query)
     return bool(rows)
+
+
+def _passed_through(engine: Engine, name: str, schema: str | None, column: str) -> tuple[str, str] | None:
+    """(table, column) if ``name`` is a view that passes ``column`` through from one table unchanged
+    and cannot repeat rows; None otherwise."""
+    import sqlglot
+
+    query = (exp.select(col("view_definition", "views"))
+             .from_(exp.alias_(exp.to_table("information_schema.views"), "views"))
+             .where(exp.and_(*_catalog_where("views", name, schema))))
+    _, rows = engine.fetch(query)
+    if len(rows) != 1 or not rows[0][0]:
+        return None
+    parsed = sqlglot.parse_one(rows[0][0].strip().rstrip(";"), read=engine.dialect)
+    select = parsed.expression if isinstance(parsed, exp.Create) else parsed
+    if not isinstance(select, exp.Select) or any(select.args.get(a) for a in ("joins", "laterals", "group", "with_")):
+        return None
+    source = select.args.get("from_")
+    if source is None or not isinstance(source.this, exp.Table) or select.find(exp.Unnest, exp.Explode, exp.Window):
+        return None
+    for projection in select.expressions:
+        inner = projection.this if isinstance(projection, exp.Alias) else projection
+        if projection.alias_or_name.lower() == column.lower() and isinstance(inner, exp.Column):
+            base = source.this
+            return ".".join(p for p in (base.db, base.name) if p), inner.name
+    return None
 
 
 def _run_alone(engine: Engine, check: CheckSpec, physical: Callable[[str], str]) -> CheckResult:
