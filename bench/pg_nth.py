@@ -23,8 +23,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-import generate  # noqa: E402
-import postgres  # noqa: E402
+import generate
+import postgres
 
 LEAVES = [("search", 5), ("list_created", 2), ("search", 10), ("export", 2), ("login", 3)]
 KEEP = "event_name = '{}' AND occurred_at IS NOT NULL"

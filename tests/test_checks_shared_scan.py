@@ -8,13 +8,13 @@ from datetime import datetime
 
 import duckdb
 import pytest
+from conftest import cli
 
 from clg_metrics.checks.derive import source_checks
 from clg_metrics.checks.fast import run_fast_checks, shares_scan
 from clg_metrics.engines import connect
 from clg_metrics.loader import load_project
 from clg_metrics.profiles import DuckDBTarget
-from conftest import cli
 
 EVENTS = """CREATE TABLE events AS SELECT * FROM (VALUES
     (1, 'c1', 'signup', TIMESTAMP '2024-01-01'), (2, 'c1', 'search', TIMESTAMP '2024-01-02'),
