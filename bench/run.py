@@ -151,15 +151,24 @@ class Bench:
         self.cut = None  # the moment 99% of the events are older than (the incremental contender)
         shutil.rmtree(self.project, ignore_errors=True)
         shutil.copytree(PROJECT, self.project, ignore=shutil.ignore_patterns("target"))
+        # The same project building SPEC section 3's outputs only (`outputs:` in clg_project.yml):
+        # build_skip_checks / build_core is what the SPEC section 4 analysis tables cost.
+        self.core_project = scratch / "project_core"
+        self.core_db = scratch / "build_core.duckdb"
+        shutil.rmtree(self.core_project, ignore_errors=True)
+        shutil.copytree(PROJECT, self.core_project, ignore=shutil.ignore_patterns("target"))
+        with open(self.core_project / "clg_project.yml", "a") as f:
+            f.write("\noutputs: [" + ", ".join(CORE_OUTPUTS) + "]\n")
 
-    def _build(self, db: Path, extra: list[str]) -> Run:
+    def _build(self, db: Path, extra: list[str], project: Path | None = None) -> Run:
+        project = project or self.project
         remove_db(db)
         shutil.copyfile(self.db, db)  # not timed: the build writes into the DB it reads
         env = dict(os.environ, CLG_BENCH_DB=str(db), CLG_BENCH_MEMORY_LIMIT=self.args.memory_limit)
         env.pop("CLG_PROFILES_DIR", None)
-        run = run_child(clg_command() + ["build", "--project-dir", str(self.project), "--as-of", AS_OF, *extra],
+        run = run_child(clg_command() + ["build", "--project-dir", str(project), "--as-of", AS_OF, *extra],
                         env=env, timeout=self.args.timeout)
-        results_file = self.project / "target" / "run_results.json"
+        results_file = project / "target" / "run_results.json"
         if run.returncode == 0 and results_file.exists():
             results = json.loads(results_file.read_text())
             run.inner = results.get("elapsed_time")
@@ -171,6 +180,10 @@ class Bench:
 
     def build_skip_checks(self) -> Run:
         return self._build(self.build_nc_db, ["--skip-checks"])
+
+    def build_core(self) -> Run:
+        """--skip-checks, SPEC section 3's outputs only (no segment state, no analysis tables)."""
+        return self._build(self.core_db, ["--skip-checks"], self.core_project)
 
     def incremental(self) -> Run:
         """1% new events: a full build as of the 99th percentile of event time (not timed), then
@@ -218,7 +231,8 @@ class Bench:
         return run
 
 
-CONTENDERS = ("build", "build_skip_checks", "incremental", "reference", "floor")
+CONTENDERS = ("build", "build_skip_checks", "build_core", "incremental", "reference", "floor")
+CORE_OUTPUTS = ("milestone_status", "customer_progress", "funnel")  # SPEC section 3
 
 
 def _ratio(a: float | None, b: float | None) -> float | None:
@@ -260,6 +274,18 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             value = _ratio(contenders[top].median("inner"), contenders[bottom].median("inner"))
             if value is not None:
                 inner_ratios[key] = value
+    if "build_core" in contenders and "build_skip_checks" in contenders:  # issue 12: <= 1.25
+        ratios["analysis: build_skip_checks/build_core"] = _ratio(contenders["build_skip_checks"].median(),
+                                                                  contenders["build_core"].median())
+        value = _ratio(contenders["build_skip_checks"].median("inner"), contenders["build_core"].median("inner"))
+        if value is not None:
+            inner_ratios["analysis: build_skip_checks/build_core"] = value
+    if "build" in contenders and "build_skip_checks" in contenders:  # checks' share of the build: <= 10%
+        share = 1 - contenders["build_skip_checks"].median() / contenders["build"].median()
+        print(f"checks' share of the build (1 - skip_checks/build, wall): {100 * share:.1f}%")
+        inner = (contenders["build_skip_checks"].median("inner"), contenders["build"].median("inner"))
+        if None not in inner:
+            print(f"checks' share of the build (in-process): {100 * (1 - inner[0] / inner[1]):.1f}%")
     if "incremental" in contenders and "build_skip_checks" in contenders:  # the target: <= 0.10
         ratios["incremental/build_skip_checks"] = _ratio(contenders["incremental"].median(),
                                                          contenders["build_skip_checks"].median())
@@ -268,7 +294,7 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             inner_ratios["incremental/build_skip_checks"] = value
     print("ratios (wall):       " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
     print("ratios (in-process): " + ", ".join(f"{k} {v:.2f}x" for k, v in inner_ratios.items()))
-    for name in ("build", "build_skip_checks", "incremental"):
+    for name in ("build", "build_skip_checks", "build_core", "incremental"):
         if name not in contenders:
             continue
         runs = contenders[name].runs
@@ -284,7 +310,8 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
 
     ok = True
     diffs = {}
-    for name, path in (("build", bench.build_db), ("build_skip_checks", bench.build_nc_db)):
+    for name, path in (("build", bench.build_db), ("build_skip_checks", bench.build_nc_db),
+                       ("build_core", bench.core_db)):
         if name in contenders and "reference" in contenders:
             print(f"\n-- {name} vs reference --")
             diffs[name] = compare(path, bench.ref_db)
@@ -302,7 +329,7 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         "equality": diffs,
     }
     if not args.keep:
-        for path in (bench.build_db, bench.build_nc_db, bench.ref_db):
+        for path in (bench.build_db, bench.build_nc_db, bench.core_db, bench.ref_db):
             remove_db(path)
     return result, ok
 
@@ -469,6 +496,21 @@ def bench_cli(args, scratch: Path) -> tuple[dict, bool]:
     return results, ok
 
 
+def with_declared_key(db: Path) -> Path:
+    """A copy of the generated DB whose ``events.event_id`` is a declared PRIMARY KEY (made once)."""
+    keyed = db.with_name(db.stem + "_pk.duckdb")
+    if not keyed.exists():
+        import duckdb
+
+        partial = keyed.with_suffix(".partial")
+        shutil.copyfile(db, partial)
+        con = duckdb.connect(str(partial))
+        con.execute("ALTER TABLE events ADD PRIMARY KEY (event_id)")
+        con.close()
+        partial.rename(keyed)
+    return keyed
+
+
 def check_reference_copy() -> None:
     """Warn if the vendored reference differs from the shared one it was copied from."""
     if "CLG_BENCH_REFERENCE" in os.environ or not SHARED_REFERENCE.exists():
@@ -493,6 +535,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-build-bench", action="store_true", help="only the CLI timings")
     parser.add_argument("--skip-cli-bench", action="store_true", help="only the build timings")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds after which a contender is killed")
+    parser.add_argument("--declared-key", action="store_true",
+                        help="events.event_id declared PRIMARY KEY (a copy of the data, made once): the "
+                             "uniqueness check is then not scanned")
+    parser.add_argument("--engine", choices=("duckdb", "postgres"), default="duckdb",
+                        help="postgres: the build on the server of CLG_TEST_PG_* (run under .ci/with-servers)")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch build and reference DBs")
     args = parser.parse_args(argv)
@@ -513,7 +560,15 @@ def main(argv: list[str] | None = None) -> int:
         if not db.exists():
             print(f"generating {db} ...")
             generate.generate(args.events, args.data_dir, parquet=False)
-        result, ok_build = bench_build(args, db, scratch)
+        if args.declared_key:
+            db = with_declared_key(db)
+        if args.engine == "postgres":
+            from postgres import bench_postgres
+
+            result, ok_build = bench_postgres(args, db, scratch, Bench(args, db, scratch), run_child, clg_command,
+                                              AS_OF, REFERENCE)
+        else:
+            result, ok_build = bench_build(args, db, scratch)
         out["build"] = result
         ok &= ok_build
     if not args.skip_cli_bench:

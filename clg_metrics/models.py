@@ -11,7 +11,7 @@ import csv
 import graphlib
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Literal
@@ -175,6 +175,7 @@ def build_dag(project: Project, as_of: datetime,
         schemas[table.name] = list(table.column_names)
     nodes = set(project.seeds) | set(project.sql_models) | set(OUTPUT_NAMES)
     sql_deps = {name: tuple(r for r in src.reads if r in nodes) for name, src in project.sql_models.items()}
+    outputs = selected_outputs(project.config.outputs, [r for deps in sql_deps.values() for r in deps])
     try:
         order = list(graphlib.TopologicalSorter({n: set(d) for n, d in sql_deps.items()}).static_order())
     except graphlib.CycleError as exc:
@@ -198,13 +199,14 @@ def build_dag(project: Project, as_of: datetime,
         return warehouse_columns(relation) if warehouse_columns else None
 
     selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
+    with_segments = "segment_members" in outputs  # the only table that reads the segment state columns
     for loaded in selected:
-        dag.models[progress_model_name(loaded.name)] = compile_journey(loaded, as_of, project.config.sql_dialect,
-                                                                       columns_of, journey_nodes)
+        dag.models[progress_model_name(loaded.name)] = compile_journey(_progress_journey(loaded, with_segments), as_of,
+                                                                       project.config.sql_dialect, columns_of, journey_nodes)
 
     def recompile(name: str, incremental: Incremental | None) -> Model:
-        model = compile_journey(project.journey(name), as_of, project.config.sql_dialect, columns_of,
-                                journey_nodes, incremental)
+        model = compile_journey(_progress_journey(project.journey(name), with_segments), as_of,
+                                project.config.sql_dialect, columns_of, journey_nodes, incremental)
         model.source_dialect = project.config.sql_dialect
         return model
 
@@ -221,6 +223,8 @@ def build_dag(project: Project, as_of: datetime,
     for loaded in covered:
         check_survey(loaded, columns_of)
     for table in OUTPUT_TABLES:
+        if table.name not in outputs:
+            continue
         try:
             query = table.build(built, as_of)
         except CompileError as exc:
@@ -232,6 +236,30 @@ def build_dag(project: Project, as_of: datetime,
     for model in dag.models.values():
         model.source_dialect = project.config.sql_dialect
     return dag
+
+
+def selected_outputs(listed: list[str] | None, read_by_models: list[str]) -> set[str]:
+    """The output tables to build: ``outputs:`` of clg_project.yml (None: all), plus every table a
+    built one or a sql/ model reads, so that no model reads a table the build skipped."""
+    by_name = {table.name: table for table in OUTPUT_TABLES}
+    if listed is None:
+        return set(by_name)
+    chosen: set[str] = set()
+    stack = list(listed) + [r for r in read_by_models if r in by_name]
+    while stack:
+        name = stack.pop()
+        if name not in chosen:
+            chosen.add(name)
+            stack.extend(by_name[name].reads)
+    return chosen
+
+
+def _progress_journey(loaded: LoadedJourney, with_segments: bool) -> LoadedJourney:
+    """Without ``segment_members`` in the build, the progress model need not carry segment state
+    (the per-segment leaf counts): the journey compiled without its segments."""
+    if with_segments or not loaded.journey.segments:
+        return loaded
+    return replace(loaded, journey=loaded.journey.model_copy(update={"segments": []}))
 
 
 def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,

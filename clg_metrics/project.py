@@ -59,7 +59,27 @@ class ProjectConfig(_Model):
     checks: dict[str, CheckConfig] = Field(default_factory=dict)
     incremental: IncrementalConfig = IncrementalConfig()
     sql_dialect: str = "duckdb"  # the dialect sql/ models and `where` strings are written in
+    # Which output tables (SPEC §3-§5) the build materializes; None: all of them. The tables a
+    # listed one reads (e.g. segment_members for success_gaps) and those a sql/ model reads are
+    # built too. A job that needs only SPEC §3's tables skips the analysis tables' work.
+    outputs: list[str] | None = None
     version: int | str | None = None
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        from .compiler.outputs import OUTPUT_NAMES
+        from .errors import did_you_mean
+
+        lowered = [name.lower() for name in value]
+        for name in lowered:
+            if name not in OUTPUT_NAMES:
+                hint = did_you_mean(name, OUTPUT_NAMES)
+                raise ValueError(f"unknown output table `{name}`" + (f" ({hint})" if hint else "")
+                                 + f"; the output tables are {', '.join(OUTPUT_NAMES)}")
+        return list(dict.fromkeys(lowered))
 
     @field_validator("sql_dialect")
     @classmethod

@@ -28,6 +28,27 @@ BATCH = "__clg_gx_batch__"  # stands for GX's {batch} until the check runs
 UNEXPECTED_ROWS = "UnexpectedRowsExpectation"
 
 
+@dataclass(frozen=True)
+class RowCount:
+    """A check whose unexpected rows are the batch rows where ``predicate`` holds: its count is one
+    FILTER aggregate in the relation's shared scan (``checks/fast.py``), its query (``CheckSpec.query``)
+    is run only for a sample when it fails. With ``known`` = (relation, column), a row is unexpected
+    only if also its ``column_of_batch`` value is not among ``relation.column``'s non-NULL values
+    (the shared scan left-joins them once)."""
+
+    predicate: exp.Expr
+    known: tuple[str, str, str] | None = None  # (relation, its column, the batch's column)
+
+
+@dataclass(frozen=True)
+class NamesOccur:
+    """A check that every one of ``names`` occurs in the batch's ``column``: one FILTER count per
+    name in the shared scan; the unexpected rows are the names counted 0 (no second query)."""
+
+    column: str
+    names: tuple[str, ...]
+
+
 @dataclass
 class CheckSpec:
     """One check: a GX expectation (class name and arguments) on one relation."""
@@ -41,6 +62,7 @@ class CheckSpec:
     column: str | None = None
     query: exp.Query | None = None  # for UnexpectedRowsExpectation: reads BATCH and maybe other relations
     declared: bool = False  # written by a user under checks: (always run through GX)
+    fused: RowCount | NamesOccur | None = None  # a built-in UNEXPECTED_ROWS check the shared scan can count
 
     @property
     def key(self) -> tuple:
@@ -113,9 +135,10 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
             add(CheckSpec(f"{short}.{mapping.event_id}.unique", events, "ExpectColumnValuesToBeUnique",
                           {"column": mapping.event_id}, "error", column=mapping.event_id))
         occurred = parse_timestamp(col(mapping.occurred_at), mapping.timestamp_format)
-        after = exp.select("*").from_(_batch()).where(exp.GT(this=occurred, expression=timestamp(as_of)))
+        late = exp.GT(this=occurred, expression=timestamp(as_of))
+        after = exp.select("*").from_(_batch()).where(late.copy())
         add(CheckSpec(f"{short}.{mapping.occurred_at}.at_or_before_as_of", events, UNEXPECTED_ROWS, {}, "warn",
-                      column=mapping.occurred_at, query=after))
+                      column=mapping.occurred_at, query=after, fused=RowCount(late)))
         names = sorted({n for _, m in journey.milestones for n in _event_names(m.reached_when)})
         if names:
             used = exp.Values(expressions=[exp.Tuple(expressions=[literal(n)]) for n in names],
@@ -125,7 +148,7 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
                 exp.EQ(this=col(mapping.event_name, "e"), expression=col("event_name", "v")))
             missing = exp.select(col("event_name", "v")).from_(used).where(exp.Not(this=exp.Exists(this=seen)))
             add(CheckSpec(f"{short}.{journey.journey}.event_names_occur", events, UNEXPECTED_ROWS, {}, "warn",
-                          column=mapping.event_name, query=missing))
+                          column=mapping.event_name, query=missing, fused=NamesOccur(mapping.event_name, tuple(names))))
         unmatched = unmatched_filters_query(journey, columns, as_of, project.config.sql_dialect)
         if unmatched is not None:
             add(CheckSpec(f"{short}.{journey.journey}.filters_match", events, UNEXPECTED_ROWS, {}, "warn",
@@ -144,11 +167,12 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
             # NOT IN over the non-NULL ids: DuckDB plans it as a hash anti-join, ~3x faster than NOT EXISTS here
             known = exp.select(col(cmap.customer_id)).from_(exp.to_table(customers)).where(
                 exp.Not(this=exp.Is(this=col(cmap.customer_id), expression=exp.null())))
+            has_id = exp.Not(this=exp.Is(this=col(mapping.customer_id), expression=exp.null()))
             orphans = exp.select("*").from_(_batch()).where(
-                exp.and_(exp.Not(this=exp.Is(this=col(mapping.customer_id), expression=exp.null())),
-                         exp.Not(this=col(mapping.customer_id).isin(query=known))))
+                exp.and_(has_id.copy(), exp.Not(this=col(mapping.customer_id).isin(query=known))))
             add(CheckSpec(f"{short}.{mapping.customer_id}.in_{customers.split('.')[-1]}", events, UNEXPECTED_ROWS,
-                          {}, "warn", column=mapping.customer_id, query=orphans))
+                          {}, "warn", column=mapping.customer_id, query=orphans,
+                          fused=RowCount(has_id, (customers, cmap.customer_id, mapping.customer_id))))
             for decl in journey.customers.checks:
                 add(_declared(customers, decl))
     for relation, config in project.config.models.items():

@@ -47,6 +47,18 @@ def _negated(moment: exp.Expr) -> exp.Expr:
     return exp.Neg(this=exp.Paren(this=epoch_us(moment)))
 
 
+def _kth_latest(moment: exp.Expr, k: int, condition: exp.Expr | None) -> exp.Expr:
+    """The k-th latest ``moment`` as negated epoch microseconds. For k = 1 the negation is taken
+    of the group's ``max`` (once per customer) instead of every matching row's value: the same
+    number, without converting a third of the events (measured on the benchmark's ``went_quiet``)."""
+    if k == 1:
+        latest: exp.Expr = exp.Max(this=moment)
+        if condition is not None:
+            latest = exp.Filter(this=latest, expression=exp.Where(this=condition))
+        return _negated(latest)
+    return nth_smallest(_negated(moment), k, condition)
+
+
 def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
                add_cte: Callable[[str, exp.Query], Any], cte_table: Callable[..., exp.Expr]
                ) -> tuple[list[exp.Expr], list[tuple[str, str]]]:
@@ -66,7 +78,7 @@ def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
             direct.append(exp.alias_(exp.Filter(this=counted, expression=exp.Where(this=predicate.copy())),
                                      name, quoted=True))
         elif value is None:
-            direct.append(exp.alias_(nth_smallest(_negated(col("occurred_at")), k, predicate.copy()), name, quoted=True))
+            direct.append(exp.alias_(_kth_latest(col("occurred_at"), k, predicate.copy()), name, quoted=True))
         else:
             latest = f"gl_{name}"
             add_cte(latest, exp.select(col("customer_id"), exp.alias_(exp.Max(this=col("occurred_at")), "last_at",
@@ -75,7 +87,7 @@ def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
                     .where(exp.and_(predicate.copy(), is_not_null(value)), copy=False)
                     .group_by(col("customer_id"), value.copy(), copy=False))
             add_cte(f"gn_{name}", exp.select(col("customer_id"), exp.alias_(
-                nth_smallest(_negated(col("last_at")), k, None), name, quoted=True))
+                _kth_latest(col("last_at"), k, None), name, quoted=True))
                 .from_(cte_table(latest), copy=False).group_by(col("customer_id"), copy=False))
             two_step.append((f"gn_{name}", name))
     return direct, two_step

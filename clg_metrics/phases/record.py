@@ -21,29 +21,33 @@ def write_compiled(ctx: Context, dag: Dag, dialect: str = "duckdb") -> Path:
     """target/compiled/<kind>/<name>.sql for every model, and target/manifest.json."""
     dialect = check_dialect(dialect)
     out = ctx.target_dir / "compiled"
+    compiled: dict[str, str] = {}  # rendered once for both files (rendering is most of a compile)
     for model in dag.ordered():
         if model.query is None:
             continue
         path = out / model.kind / f"{model.name}.sql"
+        compiled[model.name] = model.sql(dialect)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(model.sql(dialect) + ";\n")
+            path.write_text(compiled[model.name] + ";\n")
         except OSError as exc:  # a read-only or full target/
             from ..errors import ClgError
 
             raise ClgError(f"cannot write {exc.filename or path}: {exc.strerror or exc}") from None
-    write_manifest(ctx, dag, dialect)
+    write_manifest(ctx, dag, dialect, compiled)
     return out
 
 
-def write_manifest(ctx: Context, dag: Dag, dialect: str) -> None:
+def write_manifest(ctx: Context, dag: Dag, dialect: str, compiled: dict[str, str] | None = None) -> None:
+    """target/manifest.json; ``compiled``: the models' SQL for ``dialect`` if already rendered."""
+    compiled = compiled or {}
     manifest = {
         "metadata": {"clg_metrics_version": __version__, "generated_at": now_utc(), "project": ctx.project.name,
                      "as_of": ctx.as_of.isoformat(sep=" "), "dialect": dialect},
         "models": {m.name: {"kind": m.kind, "depends_on": list(m.depends_on),
                             "path": str(m.path) if m.path else None, "journey": m.journey,
                             "checksum": m.checksum, "columns": m.columns,
-                            "compiled_sql": m.sql(dialect) if m.query is not None else None}
+                            "compiled_sql": (compiled.get(m.name) or m.sql(dialect)) if m.query is not None else None}
                    for m in dag.ordered()},
     }
     write_json(ctx.target_dir / "manifest.json", manifest)
