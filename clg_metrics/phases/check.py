@@ -22,7 +22,8 @@ def check(run: BuildRun, checks: list) -> None:
         from ..checks.gx import run_checks
 
         results += run_checks(run.engine, declared, run.physical)
-    from ..checks.derive import explain_missing_events, explain_unmatched_filters
+    from ..checks.derive import explain_missing_events
+    from ..checks.filters_match import explain_unmatched_filters
 
     for result in results:
         if result.check.name.endswith(".event_names_occur") and result.status == "fail":

@@ -55,10 +55,10 @@ WITH __clg_ev AS NOT MATERIALIZED (
     MAX("occurred_at") AS "last_event_at",
     COUNT(*) FILTER(WHERE
       "event_name" = 'support_ticket') AS "g1_2_c",
-    MIN(-(
-      EPOCH_US("occurred_at")
-    )) FILTER(WHERE
-      "event_name" IN ('search', 'login')) AS "g2_2_m"
+    -(
+      EPOCH_US(MAX("occurred_at") FILTER(WHERE
+        "event_name" IN ('search', 'login')))
+    ) AS "g2_2_m"
   FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
