@@ -387,9 +387,17 @@ def test_one_build_per_schema_holds_the_build_lock(engine, server, schema, tmp_p
 
 # --- great-expectations ---------------------------------------------------------------------------------
 
+CLG_CONNECTIONS = ("SELECT pid FROM pg_stat_activity WHERE application_name = 'clg-metrics' "
+                   "AND pid <> pg_backend_pid()")
+
+
 def test_gx_batch_runs_expectations_on_a_real_table(engine, server):
     from clg_metrics.checks.derive import CheckSpec
     from clg_metrics.checks.gx import _import_gx, run_checks
+
+    # other tests' session-wide engines may be connected too: only this test's may not stay
+    with psycopg.connect(**server) as other:
+        before = {r[0] for r in other.execute(CLG_CONNECTIONS).fetchall()} - {engine.con.info.backend_pid}
 
     engine.create_table_as("t", "SELECT i, CASE WHEN i % 4 = 0 THEN NULL ELSE i END AS v, "
                                 "CASE WHEN i < 3 THEN 'x' ELSE 'y' END AS w FROM generate_series(1, 20) AS i")
@@ -418,8 +426,7 @@ def test_gx_batch_runs_expectations_on_a_real_table(engine, server):
     assert results["missing.i"].status == "error"
     engine.close()
     with psycopg.connect(**server) as other:  # GX's connections went with the engine
-        left = other.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'clg-metrics' "
-                             "AND pid <> pg_backend_pid()").fetchone()[0]
+        left = len({r[0] for r in other.execute(CLG_CONNECTIONS).fetchall()} - before)
     assert left == 0
 
 
