@@ -34,10 +34,8 @@ def compiled(case: str) -> str:
     return JourneyCompiler(journey, source, AS_OF).compile().sql("duckdb", pretty=True) + "\n"
 
 
-@pytest.mark.parametrize("case", CASES)
-def test_emitted_sql_matches_golden(case):
-    expected_path = GOLDEN / case / "expected.sql"
-    actual = compiled(case)
+def assert_golden(expected_path: Path, actual: str) -> None:
+    """``actual`` equals the pinned file (rewritten instead with CLG_UPDATE_GOLDEN=1), or a diff."""
     if os.environ.get("CLG_UPDATE_GOLDEN") == "1":
         expected_path.write_text(actual)
     assert expected_path.exists(), f"no golden file: run CLG_UPDATE_GOLDEN=1 pytest {__file__}"
@@ -45,6 +43,11 @@ def test_emitted_sql_matches_golden(case):
     if actual != expected:
         diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "expected", "actual"))
         pytest.fail(f"emitted SQL differs from {expected_path}:\n{diff}")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_emitted_sql_matches_golden(case):
+    assert_golden(GOLDEN / case / "expected.sql", compiled(case))
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -91,14 +94,7 @@ SEGMENT_CASES = [c for c in CASES if "segments:" in (GOLDEN / c / "journey.yml")
 
 @pytest.mark.parametrize("case", SEGMENT_CASES)
 def test_segment_outputs_match_golden(case):
-    expected_path = GOLDEN / case / "expected_outputs.sql"
-    actual = compiled_outputs(case)
-    if os.environ.get("CLG_UPDATE_GOLDEN") == "1":
-        expected_path.write_text(actual)
-    expected = expected_path.read_text()
-    if actual != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), actual.splitlines(True), "expected", "actual"))
-        pytest.fail(f"emitted SQL differs from {expected_path}:\n{diff}")
+    assert_golden(GOLDEN / case / "expected_outputs.sql", compiled_outputs(case))
 
 
 @pytest.mark.parametrize("case", SEGMENT_CASES)
