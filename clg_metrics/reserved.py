@@ -11,11 +11,8 @@ from __future__ import annotations
 from .checks.results import DQ_TABLE
 from .compiler.outputs import OUTPUT_NAMES
 
-# SPEC tables not built yet: reserved already, so that a project that works today keeps working.
-_PLANNED = ("segment_members", "segment_funnel", "success_gaps", "win_back", "cohort_funnel", "kpi_trend",
-            "period_kpis", "job_themes", "job_statements")
-# The published outputs: the output registry's tables, dq_results, and the planned ones.
-OUTPUT_TABLES: tuple[str, ...] = tuple(dict.fromkeys(OUTPUT_NAMES + (DQ_TABLE,) + _PLANNED))
+# The published outputs: the output registry's tables and dq_results.
+OUTPUT_TABLES: tuple[str, ...] = OUTPUT_NAMES + (DQ_TABLE,)
 # The tool's own bookkeeping tables.
 STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_builds")
 # name prefix -> what the tool uses such names for
