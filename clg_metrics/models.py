@@ -19,7 +19,7 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
-from .compiler.journey import Incremental
+from .compiler.journey import Incremental, progress_columns
 from .compiler.outputs import BuiltJourney
 from .compiler.outputs.survey import missing_columns as missing_survey_columns
 from .dialects import to_sql
@@ -277,7 +277,7 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
     definition = json.dumps(journey.model_dump(mode="json", by_alias=True), sort_keys=True)
     return Model(progress_model_name(journey.journey), "journey", query,
                  depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
-                 journey=journey.journey, checksum=_text_hash(definition))
+                 journey=journey.journey, checksum=_text_hash(definition), columns=progress_columns(journey))
 
 
 def check_survey(loaded: LoadedJourney, columns_of: Callable[[str], list[str] | None]) -> None:

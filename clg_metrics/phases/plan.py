@@ -24,10 +24,11 @@ def selected_models(ctx: Context, dag: Dag) -> list[Model]:
     return [m for m in dag.ordered() if m.name in wanted]
 
 
-def has_current_progress(engine: Engine, journey) -> bool:
-    """The journey's published progress table exists with exactly the columns its definition gives."""
+def has_current_progress(engine: Engine, journey, expected: list[str] | None = None) -> bool:
+    """The journey's published progress table exists with exactly the columns its definition gives
+    (``expected``: those of the model this build compiled, e.g. without segment state)."""
     columns = engine.columns(progress_model_name(journey.journey))
-    return columns is not None and set(columns) == set(progress_columns(journey))
+    return columns is not None and set(columns) == set(expected or progress_columns(journey))
 
 
 def reusable_progress_tables(ctx: Context, engine: Engine) -> set[str]:
@@ -67,7 +68,7 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         fresh = (int(values[0]), str(values[1] or "0"))
         old = (int(values[2]), str(values[3] or "0")) if state else None
         checksum = dag.checksum(model.name)
-        mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey),
+        mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey, model.columns),
                       full_refresh or not config.enabled)
         if mode == "incremental":
             previous_table = f"{engine.schema}.{model.name}"
