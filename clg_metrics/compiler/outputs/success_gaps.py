@@ -88,7 +88,8 @@ def journey_gaps(journey: Journey, table: str, as_of: datetime) -> exp.Select:
         defined = exp.and_(exp.GT(this=at_from.copy(), expression=exp.Literal.number(0)),
                            exp.GT(this=b_from.copy(), expression=exp.Literal.number(0)))
         gap_h: exp.Expr = exp.Case(ifs=[exp.If(this=defined, true=round_ratio(numerator, b_from.copy()))])
-        bench_name, bench_pct = text(benchmark), percent(b_converted.copy(), b_from.copy())
+        bench_name = text(benchmark)
+        bench_pct = percent(col("b_converted", "r"), col("b_from", "r"))  # read from the ranked rows
     else:
         gap_h = exp.cast(exp.null(), T.BIGINT)
         bench_name, bench_pct = text(None), exp.cast(exp.null(), T.DOUBLE)
@@ -105,8 +106,6 @@ def journey_gaps(journey: Journey, table: str, as_of: datetime) -> exp.Select:
         exp.Ordered(this=col("gap_h", "r"), desc=True, nulls_first=False),
         exp.Ordered(this=dropped.copy(), desc=True, nulls_first=False),
         exp.Ordered(this=col("to_index", "r"), nulls_first=True)]))
-    if benchmark is not None:
-        bench_pct = percent(col("b_converted", "r"), col("b_from", "r"))
     return exp.select(
         exp.alias_(text(journey.journey), "journey", quoted=True), col("segment", "r"), col("from_milestone", "r"),
         col("to_index", "r"), col("to_milestone", "r"),
