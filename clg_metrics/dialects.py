@@ -14,6 +14,8 @@ journey gives the same rows on DuckDB, PostgreSQL and Spark:
 - JSON properties stored as text: PostgreSQL's JSON functions need a ``json`` value;
 - the whole-row hash of the incremental fingerprint (``RowHash``, which only dialects with a
   transform for it can write);
+- the bucket of a customer id among K (``CustomerBucket``, for a progress model built in K passes
+  by customer): DuckDB's ``hash``, PostgreSQL's ``hashtextextended``, Spark's ``xxhash64``;
 - text ordered by its bytes (``ByteOrder``, for ties broken "by theme ascending"): DuckDB and
   Spark compare strings by bytes already, PostgreSQL by the database's collation unless told
   ``COLLATE "C"``.
@@ -49,6 +51,15 @@ class RowHash(exp.Expression, exp.Func):
     """
 
     arg_types = {"this": True}
+
+
+class CustomerBucket(exp.Expression, exp.Func):
+    """Which of ``buckets`` passes a customer id falls in: an integer in [0, buckets).
+
+    Any hash does, as long as one build uses one; each engine lowers it to its own (``TRANSFORMS``).
+    """
+
+    arg_types = {"this": True, "buckets": True}
 
 
 class ByteOrder(exp.Expression, exp.Func):
@@ -190,6 +201,39 @@ def row_hash_of_columns(node: exp.Expr, dialect: str) -> exp.Expr:
     return node
 
 
+def _bucket(node: CustomerBucket, hashed: exp.Expr) -> exp.Expr:
+    """``hashed`` (a signed or unsigned 64-bit hash) mapped onto [0, buckets)."""
+    buckets = node.args["buckets"].copy()
+    return exp.Mod(this=exp.Paren(this=exp.Add(this=exp.Mod(this=hashed, expression=buckets),
+                                               expression=buckets.copy())), expression=buckets.copy())
+
+
+@_applies_to(CustomerBucket)
+def customer_bucket_by_hash(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB: ``hash(id) % K`` (an unsigned hash)."""
+    if isinstance(node, CustomerBucket):
+        return exp.Mod(this=exp.Anonymous(this="hash", expressions=[node.this.copy()]),
+                       expression=node.args["buckets"].copy())
+    return node
+
+
+@_applies_to(CustomerBucket)
+def customer_bucket_by_text_hash(node: exp.Expr, dialect: str) -> exp.Expr:
+    """PostgreSQL: ``hashtextextended(id::text, 0)`` (signed), brought into [0, K)."""
+    if isinstance(node, CustomerBucket):
+        text = exp.cast(node.this.copy(), exp.DataType.Type.TEXT)
+        return _bucket(node, exp.Anonymous(this="hashtextextended", expressions=[text, exp.Literal.number(0)]))
+    return node
+
+
+@_applies_to(CustomerBucket)
+def customer_bucket_by_xxhash(node: exp.Expr, dialect: str) -> exp.Expr:
+    """Spark: ``xxhash64(id)`` (signed), brought into [0, K)."""
+    if isinstance(node, CustomerBucket):
+        return _bucket(node, exp.Anonymous(this="xxhash64", expressions=[node.this.copy()]))
+    return node
+
+
 @_applies_to(ByteOrder)
 def byte_order_as_c_collation(node: exp.Expr, dialect: str) -> exp.Expr:
     """PostgreSQL: ``value COLLATE "C"`` (byte order) instead of the database's collation."""
@@ -215,12 +259,13 @@ def series_as_table_function(node: exp.Expr, dialect: str) -> exp.Expr:
 
 
 # Per dialect, the transforms ``lower`` applies, in order; dialects not listed get DEFAULT_TRANSFORMS.
-_SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, row_hash_of_columns)
+_SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, row_hash_of_columns,
+                                            customer_bucket_by_xxhash)
 DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_array, unix_micros_as_date_diff)
 TRANSFORMS: dict[str, tuple[Transform, ...]] = {
-    "duckdb": (row_hash_of_struct,),
+    "duckdb": (row_hash_of_struct, customer_bucket_by_hash),
     "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text,
-                 series_as_table_function, byte_order_as_c_collation),
+                 series_as_table_function, byte_order_as_c_collation, customer_bucket_by_text_hash),
     "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text, byte_order_as_c_collation),
     "bigquery": (drop_cte_hints, nth_smallest_as_array),  # has UNIX_MICROS
     **{name: _SPARK_TRANSFORMS for name in _SPARK_LIKE},
@@ -243,6 +288,9 @@ def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
     if tree.find(RowHash):
         raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
                            "set `incremental: {enabled: false}` in clg_project.yml")
+    if tree.find(CustomerBucket):
+        raise CompileError(f"a progress model built in passes is not available for {dialect} (no hash "
+                           "function known); leave `progress_passes` out of the profile")
     return tree
 
 
@@ -265,7 +313,7 @@ def _top_n(node: exp.Bracket) -> tuple[exp.Expr, int, exp.Expr | None] | None:
         inner = inner.this
     if not isinstance(inner, exp.Min) or inner.args.get("count") is None:
         return None
-    return inner.this, int(inner.args["count"].name), condition
+    return inner.this, int(node.expressions[0].name) + 1, condition  # the element asked for, not the state size
 
 
 def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, sorted_list: bool) -> exp.Expr:

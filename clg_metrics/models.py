@@ -19,7 +19,7 @@ from typing import Callable, Literal
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
-from .compiler.journey import Incremental, progress_columns
+from .compiler.journey import Incremental, Pass, progress_columns
 from .compiler.outputs import BuiltJourney
 from .compiler.outputs.survey import missing_columns as missing_survey_columns
 from .dialects import to_sql
@@ -47,6 +47,9 @@ class Model:
     mode: str | None = None  # journeys: "incremental" or why the build is full
     materialized: str = "table"  # sql/ models may be "view"
     source_dialect: str = "duckdb"  # what user SQL in the query (sql/ models, `where` strings) is written in
+    # journeys built in passes by customer (phases/plan.py): one query per pass, whose rows together
+    # are exactly ``query``'s; empty: one statement
+    passes: tuple[exp.Query, ...] = ()
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -60,6 +63,10 @@ class Model:
     def tree(self, rename: Callable[[str], str] | None = None) -> exp.Query:
         """The model's SELECT as a tree (user SQL in it is in ``source_dialect``), renamed like ``sql``."""
         return renamed(self.query, rename)
+
+    def pass_trees(self, rename: Callable[[str], str] | None = None) -> list[exp.Query]:
+        """The queries to run, in order: one per pass, or the model's query alone."""
+        return [renamed(q, rename) for q in self.passes] or [self.tree(rename)]
 
     def located(self, exc: CompileError) -> CompileError:
         """A compile error of this model, saying which model (and file) it is."""
@@ -204,9 +211,9 @@ def build_dag(project: Project, as_of: datetime,
         dag.models[progress_model_name(loaded.name)] = compile_journey(_progress_journey(loaded, with_segments), as_of,
                                                                        project.config.sql_dialect, columns_of, journey_nodes)
 
-    def recompile(name: str, incremental: Incremental | None) -> Model:
+    def recompile(name: str, incremental: Incremental | None, passes: int = 1) -> Model:
         model = compile_journey(_progress_journey(project.journey(name), with_segments), as_of,
-                                project.config.sql_dialect, columns_of, journey_nodes, incremental)
+                                project.config.sql_dialect, columns_of, journey_nodes, incremental, passes)
         model.source_dialect = project.config.sql_dialect
         return model
 
@@ -264,12 +271,18 @@ def _progress_journey(loaded: LoadedJourney, with_segments: bool) -> LoadedJourn
 
 def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
                     columns_of: Callable[[str], list[str] | None], nodes: set[str],
-                    incremental: Incremental | None = None) -> Model:
-    """A journey's progress model; a compile problem is reported at the journey's file."""
+                    incremental: Incremental | None = None, passes: int = 1) -> Model:
+    """A journey's progress model (with ``passes`` > 1, also its per-pass queries); a compile
+    problem is reported at the journey's file."""
     journey = loaded.journey
-    source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
+
+    def compiled(part: Pass | None) -> exp.Query:
+        source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
+        return JourneyCompiler(journey, source, as_of, sql_dialect, incremental, part).compile()
+
     try:
-        query = JourneyCompiler(journey, source, as_of, sql_dialect, incremental).compile()
+        query = compiled(None)
+        parts = tuple(compiled(Pass(index, passes)) for index in range(passes)) if passes > 1 else ()
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None
@@ -277,7 +290,8 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
     definition = json.dumps(journey.model_dump(mode="json", by_alias=True), sort_keys=True)
     return Model(progress_model_name(journey.journey), "journey", query,
                  depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
-                 journey=journey.journey, checksum=_text_hash(definition), columns=progress_columns(journey))
+                 journey=journey.journey, checksum=_text_hash(definition), columns=progress_columns(journey),
+                 passes=parts)
 
 
 def check_survey(loaded: LoadedJourney, columns_of: Callable[[str], list[str] | None]) -> None:

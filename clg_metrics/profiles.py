@@ -67,6 +67,8 @@ class DuckDBTarget(TargetBase):
     serving_path: str | None = None
     schema_: str = Field(default="main", alias="schema", pattern=_IDENTIFIER)
     memory_limit: str | None = Field(default=None, pattern=r"^\s*\d+(\.\d+)?\s*[KMGTkmgt]?i?[Bb]\s*$")
+    # build each progress model in this many passes by customer (default: as memory_limit needs)
+    progress_passes: int | None = Field(default=None, ge=1, le=256)
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 

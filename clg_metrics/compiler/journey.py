@@ -31,7 +31,7 @@ from ..spec import Journey
 from .events import EventSource, relation_table
 from .progress import EVENT_SPAN, anchor_expr, periods_column, progress_columns, reached_column  # noqa: F401
 from .segments import leaf_state, segment_leaves
-from .sqlfns import all_of, col, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
+from .sqlfns import all_of, col, customer_bucket, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
 
 
 @dataclass(frozen=True)
@@ -45,6 +45,17 @@ class Incremental:
 
     previous: str
     since: datetime
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One of ``of`` passes that together build the progress table: the customers in bucket
+    ``index`` (``sqlfns.customer_bucket``). Every relation of the query is per customer, so each
+    pass gives exactly its customers' rows, and the engine holds one pass's aggregate state at a
+    time (DuckDB cannot spill the top-n states, see ``phases/plan.py``)."""
+
+    index: int
+    of: int
 
 
 @dataclass
@@ -92,8 +103,9 @@ class JourneyCompiler:
     """Builds the progress query of one journey; pure (no connection), dialect-free."""
 
     def __init__(self, journey: Journey, events: EventSource, as_of: datetime, sql_dialect: str = "duckdb",
-                 incremental: Incremental | None = None):
+                 incremental: Incremental | None = None, part: Pass | None = None):
         self.incremental = incremental
+        self.part = part
         self.journey = journey
         self.events = events
         self.as_of = as_of
@@ -118,11 +130,15 @@ class JourneyCompiler:
                          key_names: list[str]) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
         """One aggregate over ``source`` for the plain leaves; per ``distinct`` leaf a two-step one."""
         plain = [leaf for leaf in leaves if leaf.condition.distinct is None]
+        predicates = {leaf.alias: self._predicate(leaf) for leaf in plain}
+        kept: dict[exp.Expr, int] = {}  # per condition, the largest n asked of it: one top-n state serves all
+        for leaf in plain:
+            kept[predicates[leaf.alias]] = max(kept.get(predicates[leaf.alias], 1), leaf.condition.at_least)
         select = exp.select(*[exp.alias_(k, n, quoted=True) for k, n in zip(keys, key_names)])
         for leaf in plain:
-            predicate = self._predicate(leaf)
-            select = select.select(exp.alias_(nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate),
-                                              leaf.alias, quoted=True), copy=False)
+            predicate = predicates[leaf.alias]
+            nth = nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate, kept[predicate])
+            select = select.select(exp.alias_(nth, leaf.alias, quoted=True), copy=False)
         select = select.from_(cte_table(source), copy=False).group_by(*[k.copy() for k in keys], copy=False)
         distinct_queries = []
         for leaf in leaves:
@@ -156,9 +172,9 @@ class JourneyCompiler:
             self._predicate(leaf)
             if leaf.condition.distinct:
                 self.events.resolve(leaf.condition.distinct)
-        self.ctes.append(("ev", self.events.staging_query(self.as_of)))
+        self.ctes.append(("ev", self._in_part(self.events.staging_query(self.as_of), self.events.mapping.customer_id)))
         if self.journey.customers is not None:
-            self.ctes.append(("cust", self._customers_query()))
+            self.ctes.append(("cust", self._in_part(self._customers_query(), self.journey.customers.columns.customer_id)))
         if self.incremental is not None:
             self._restrict_to_affected()
 
@@ -201,7 +217,7 @@ class JourneyCompiler:
         columns = progress_columns(self.journey)
         final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
         if self.incremental is not None:
-            kept = exp.select(*[col(c) for c in columns]).from_(exp.to_table(self.incremental.previous), copy=False).where(
+            kept = exp.select(*[col(c) for c in columns]).from_(self._previous_rows(), copy=False).where(
                 exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
             final = exp.union(final, kept, distinct=False)
         for name, query in self.ctes:
@@ -222,7 +238,7 @@ class JourneyCompiler:
             exp.GT(this=col("occurred_at"), expression=since), copy=False)
         affected: exp.Query = recent
         if self.journey.customers is not None:
-            previous = exp.alias_(exp.to_table(self.incremental.previous), "p")
+            previous = self._previous_rows("p")
             changed = (exp.select(exp.alias_(exp.Coalesce(this=col("customer_id", "p"),
                                                           expressions=[col("customer_id", "c")]), "customer_id"))
                        .from_(previous, copy=False).join(cte_table("cust_all", "c"),
@@ -242,6 +258,21 @@ class JourneyCompiler:
                 only = exp.select("*").from_(cte_table(f"{name}_all"), copy=False).where(
                     col("customer_id").isin(query=cte_ids("affected")), copy=False)
                 self.ctes.append((name, only))
+
+    def _in_part(self, query: exp.Select, customer_id: str) -> exp.Select:
+        """``query`` (over a source) restricted to this pass's customers, if the build has passes."""
+        if self.part is None:
+            return query
+        return query.where(exp.EQ(this=customer_bucket(col(customer_id), self.part.of),
+                                  expression=exp.Literal.number(self.part.index)), copy=False)
+
+    def _previous_rows(self, alias: str | None = None) -> exp.Expr:
+        """Incremental: the published progress rows (of this pass's customers)."""
+        table = exp.to_table(self.incremental.previous)
+        if self.part is None:
+            return exp.alias_(table, alias) if alias else table
+        rows = self._in_part(exp.select("*").from_(table, copy=False), "customer_id")
+        return rows.subquery(alias or "previous", copy=False)
 
     def _customer_id(self) -> exp.Expr:
         if self.journey.customers is None:
@@ -297,7 +328,7 @@ class JourneyCompiler:
             cte_table(previous_stage, "s"), copy=False)
         for i in indexes:
             name = f"qk_{i}"
-            self.ctes.append((name, exp.select(col("customer_id"), exp.alias_(exp.ArrayAgg(this=col("p")),
+            self.ctes.append((name, exp.select(col("customer_id"), exp.alias_(exp.ArrayAgg(this=exp.Order(this=col("p"), expressions=[exp.Ordered(this=col("p"))])),
                                                                               periods_column(i), quoted=True))
                               .from_(cte_table(f"q_{i}"), copy=False).group_by(col("customer_id"), copy=False)))
             stage = stage.select(col(periods_column(i), name), copy=False).join(

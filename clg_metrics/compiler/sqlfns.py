@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..dialects import RowHash
+from ..dialects import CustomerBucket, RowHash
 
 US_PER_DAY = 86_400_000_000
 US_PER_WEEK = 7 * US_PER_DAY
@@ -26,6 +26,15 @@ def col(name: str, table: str | None = None) -> exp.Column:
 def row_hash(alias: str) -> exp.Expr:
     """A 64-bit hash of the whole row of table ``alias`` (each dialect lowers it, see dialects.py)."""
     return RowHash(this=exp.column(alias))
+
+
+def customer_bucket(customer_id: exp.Expr, buckets: int) -> exp.Expr:
+    """Which of ``buckets`` passes of a progress build the customer belongs to (see dialects.py).
+
+    The id is hashed as text, so that an id is in the same bucket whichever integer or text type
+    the events, the customers source and the previous progress table store it as.
+    """
+    return CustomerBucket(this=exp.cast(customer_id, exp.DataType.Type.TEXT), buckets=exp.Literal.number(buckets))
 
 
 def timestamp(value: datetime) -> exp.Expr:
@@ -76,16 +85,19 @@ def is_not_null(e: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=e.copy(), expression=exp.null()))
 
 
-def nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None) -> exp.Expr:
+def nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, kept: int | None = None) -> exp.Expr:
     """The n-th smallest ``value`` among the group's rows matching ``condition`` (NULL if fewer).
 
-    n = 1 is a plain MIN; otherwise DuckDB's bounded top-n aggregate ``min(x, n)``, which keeps n
-    values per group in the hash aggregate (faster than sorting or a window, see the benchmark).
+    n = 1 is a plain MIN; otherwise DuckDB's bounded top-n aggregate ``min(x, kept)`` (``kept`` >= n,
+    default n), which keeps that many values per group in the hash aggregate (faster than sorting
+    or a window, see the benchmark). Leaves with the same condition pass the same ``kept`` (their
+    largest n), so the engine computes one aggregate for all of them: its per-group state cannot
+    spill to disk, and it is most of the progress query's memory.
     """
     if n == 1:
         agg: exp.Expr = exp.Min(this=value)
         return exp.Filter(this=agg, expression=exp.Where(this=condition)) if condition is not None else agg
-    agg = exp.Min(this=value, count=exp.Literal.number(n))
+    agg = exp.Min(this=value, count=exp.Literal.number(max(n, kept or n)))
     if condition is not None:
         agg = exp.Filter(this=agg, expression=exp.Where(this=condition))
     # sqlglot numbers array elements from 0 and shifts to each dialect's base when rendering

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Union
 
 import sqlglot
 from sqlglot import exp
@@ -175,6 +175,20 @@ class Engine(ABC):
                 self.drop_relation(table)
             count = self._execute_sql(self.render(create, source))
             return count if count is not None else self.row_count(table)
+
+    def progress_passes(self, customers: Callable[[], int]) -> int:
+        """In how many passes by customer to build a progress model for about ``customers()`` customers
+        (a query, asked only by engines whose memory needs it).
+
+        One: PostgreSQL and Spark spill their aggregates to disk, whatever their size.
+        """
+        return 1
+
+    def insert_into(self, table: str, select: Sql, source_dialect: str | None = None) -> None:
+        """Append a SELECT's rows to ``table`` (a staged table this build created)."""
+        query, source = self._query(select, source_dialect)
+        with self.transaction():
+            self._execute_sql(self.render(exp.Insert(this=self.table(table), expression=query), source))
 
     def create_view_as(self, view: str, select: Sql, source_dialect: str | None = None) -> None:
         """(Re)create a view in the engine's schema."""

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+import re
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import duckdb
 from sqlglot import exp
@@ -14,6 +16,23 @@ from ..filters import literal
 from ..profiles import DuckDBTarget
 from .base import Engine, csv_reader
 from .duckdb_serving import BuildLock, lock_conflict, serving_path, write_serving
+
+
+# DuckDB keeps a group's bounded top-n state (``min(x, n)``) in memory it cannot spill, so a progress
+# model's hash aggregates need memory in proportion to the customers. Measured on the benchmark's
+# SPEC §2 journey (7 milestones, 2 of them per period, 2 segments) over 100M events and 1M customers
+# under memory_limit 1GB: 125k customers per pass fit, 250k did not (bench/README.md).
+PROGRESS_BYTES_PER_CUSTOMER = 6_000
+PROGRESS_MEMORY_SHARE = 0.75  # of memory_limit, for one pass's aggregates; the rest for scans and the output
+MAX_PASSES = 64
+_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12,
+          "KI": 2**10, "MI": 2**20, "GI": 2**30, "TI": 2**40}
+
+
+def memory_bytes(setting: str) -> float:
+    """DuckDB's memory_limit setting (``953.6 MiB``, ``2GB``) in bytes; 0 if it does not parse."""
+    match = re.fullmatch(r"\s*([\d.]+)\s*([KMGT]?I?)B?\s*", setting.upper())
+    return float(match.group(1)) * _UNITS[match.group(2)] if match else 0.0
 
 
 class DuckDBEngine(Engine):
@@ -118,6 +137,17 @@ class DuckDBEngine(Engine):
             kwargs={"creator": lambda cursor=cursor: duckdb_engine.ConnectionWrapper(cursor)})
         asset = source.add_table_asset(name=f"r{index}", table_name=table.name, schema_name=table.db or None)
         return asset.add_batch_definition_whole_table("all").get_batch()
+
+    def progress_passes(self, customers: Callable[[], int]) -> int:
+        """Enough passes that one pass's customers fit in memory_limit (see ``PROGRESS_BYTES_PER_CUSTOMER``),
+        or the profile's ``progress_passes``."""
+        if self.target.progress_passes:
+            return self.target.progress_passes
+        _, rows = self.fetch(exp.select(exp.func("current_setting", literal("memory_limit"))))
+        budget = memory_bytes(str(rows[0][0])) * PROGRESS_MEMORY_SHARE
+        if not budget:
+            return 1
+        return max(1, min(MAX_PASSES, math.ceil(customers() * PROGRESS_BYTES_PER_CUSTOMER / budget)))
 
     def serve(self, tables: list[str], build_id: str) -> None:
         """Swap in a serving file holding ``tables`` (see duckdb_serving.py); a failure here leaves

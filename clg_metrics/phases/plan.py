@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlglot import exp
 
 from ..compiler.journey import Incremental, progress_columns
+from ..compiler.sqlfns import col, parse_timestamp, timestamp
 from ..context import Context
 from ..engines import Engine
 from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query
@@ -50,6 +51,29 @@ def previous_states(engine: Engine) -> dict[str, JourneyState]:
     return {r[0]: JourneyState(*r) for r in rows}
 
 
+def estimated_customers(run: BuildRun, journey, model_name: str, incremental: Incremental | None) -> int:
+    """About how many customers a journey's progress query aggregates, from cheap queries: for an
+    incremental build those with events after the cutoff; else the larger of the previous progress
+    table's rows and the customers source's, or (neither known) the distinct ids of the events."""
+    engine = run.engine
+    events = exp.to_table(run.physical(journey.events.from_.lower()))
+    customer_id = col(journey.events.columns.customer_id)
+    distinct = exp.select(exp.func("approx_count_distinct", customer_id)).from_(events)
+    if incremental is not None:
+        occurred = parse_timestamp(col(journey.events.columns.occurred_at), journey.events.columns.timestamp_format)
+        _, rows = engine.fetch(distinct.where(exp.GT(this=occurred, expression=timestamp(incremental.since))))
+        return int(rows[0][0] or 0)
+    known = [engine.row_count(model_name)] if model_name in engine.tables() else []
+    if journey.customers is not None:
+        _, rows = engine.fetch(exp.select(exp.Count(this=exp.Star())).from_(
+            exp.to_table(run.physical(journey.customers.from_.lower()))))
+        known.append(int(rows[0][0]))
+    if not known:
+        _, rows = engine.fetch(distinct)
+        known.append(int(rows[0][0] or 0))
+    return max(known)
+
+
 def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bool) -> None:
     """Decide, per journey, between a full and an incremental build (see incremental.py); the
     journey models in ``models`` are replaced by their incremental compilation where chosen."""
@@ -70,9 +94,10 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         checksum = dag.checksum(model.name)
         mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey, model.columns),
                       full_refresh or not config.enabled)
-        if mode == "incremental":
-            previous_table = f"{engine.schema}.{model.name}"
-            models[index] = dag.recompile(journey.journey, Incremental(previous_table, state.cutoff))
-        models[index].mode = mode
+        incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff) if mode == "incremental" else None
+        passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name, incremental))
+        if incremental is not None or passes > 1:
+            models[index] = dag.recompile(journey.journey, incremental, passes)
+        models[index].mode = mode if passes == 1 else f"{mode}, in {passes} passes by customer"
         run.states.append(JourneyState(journey.journey, checksum, ctx.as_of, cutoff, *fresh,
                                        "incremental" if mode == "incremental" else "full"))

@@ -27,7 +27,7 @@ WITH __clg_ev AS NOT MATERIALIZED (
     MIN("occurred_at") FILTER(WHERE
       "event_name" = 'trial_started') AS "l2",
     (
-      MIN("occurred_at", 5) FILTER(WHERE
+      MIN("occurred_at", 10) FILTER(WHERE
         "event_name" = 'search')
     )[5] AS "l3_0",
     MIN("occurred_at") FILTER(WHERE
@@ -321,14 +321,14 @@ WITH __clg_ev AS NOT MATERIALIZED (
 ), __clg_qk_5 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p") AS "k_5"
+    ARRAY_AGG("p" ORDER BY "p") AS "k_5"
   FROM __clg_q_5 AS q_5
   GROUP BY
     "customer_id"
 ), __clg_qk_6 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p") AS "k_6"
+    ARRAY_AGG("p" ORDER BY "p") AS "k_6"
   FROM __clg_q_6 AS q_6
   GROUP BY
     "customer_id"
