@@ -211,9 +211,10 @@ def build_dag(project: Project, as_of: datetime,
         dag.models[progress_model_name(loaded.name)] = compile_journey(_progress_journey(loaded, with_segments), as_of,
                                                                        project.config.sql_dialect, columns_of, journey_nodes)
 
-    def recompile(name: str, incremental: Incremental | None, passes: int = 1) -> Model:
+    def recompile(name: str, incremental: Incremental | None, passes: int = 1, integer_ids: bool = False) -> Model:
         model = compile_journey(_progress_journey(project.journey(name), with_segments), as_of,
-                                project.config.sql_dialect, columns_of, journey_nodes, incremental, passes)
+                                project.config.sql_dialect, columns_of, journey_nodes, incremental, passes,
+                                integer_ids)
         model.source_dialect = project.config.sql_dialect
         return model
 
@@ -271,7 +272,7 @@ def _progress_journey(loaded: LoadedJourney, with_segments: bool) -> LoadedJourn
 
 def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
                     columns_of: Callable[[str], list[str] | None], nodes: set[str],
-                    incremental: Incremental | None = None, passes: int = 1) -> Model:
+                    incremental: Incremental | None = None, passes: int = 1, integer_ids: bool = False) -> Model:
     """A journey's progress model (with ``passes`` > 1, also its per-pass queries); a compile
     problem is reported at the journey's file."""
     journey = loaded.journey
@@ -282,7 +283,7 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
 
     try:
         query = compiled(None)
-        parts = tuple(compiled(Pass(index, passes)) for index in range(passes)) if passes > 1 else ()
+        parts = tuple(compiled(Pass(index, passes, integer_ids)) for index in range(passes)) if passes > 1 else ()
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None

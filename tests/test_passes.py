@@ -45,9 +45,10 @@ def test_passes_give_exactly_the_rows_of_one_query(con, scenario):
     run_journey_on_duckdb(journey, events, customers, as_of, con=con)  # the typed events/customers tables
     spec = journey_spec(journey, customers, None)
     whole = rows_of(con, compiled(spec, as_of))
-    parts = [rows_of(con, compiled(spec, as_of, Pass(index, 3))) for index in range(3)]
-    assert sum(parts, Counter()) == whole
-    assert all(not (a & b) for i, a in enumerate(parts) for b in parts[i + 1:])  # no customer twice
+    for integer_ids in (False, True):  # the test tables' ids are BIGINT: both hash forms apply
+        parts = [rows_of(con, compiled(spec, as_of, Pass(index, 3, integer_ids))) for index in range(3)]
+        assert sum(parts, Counter()) == whole
+        assert all(not (a & b) for i, a in enumerate(parts) for b in parts[i + 1:])  # no customer twice
 
 
 def test_incremental_passes_keep_every_other_customer(con):

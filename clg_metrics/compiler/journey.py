@@ -56,6 +56,7 @@ class Pass:
 
     index: int
     of: int
+    integer_ids: bool = False  # every source stores the id as an integer type (sqlfns.customer_bucket)
 
 
 @dataclass
@@ -263,7 +264,7 @@ class JourneyCompiler:
         """``query`` (over a source) restricted to this pass's customers, if the build has passes."""
         if self.part is None:
             return query
-        return query.where(exp.EQ(this=customer_bucket(col(customer_id), self.part.of),
+        return query.where(exp.EQ(this=customer_bucket(col(customer_id), self.part.of, self.part.integer_ids),
                                   expression=exp.Literal.number(self.part.index)), copy=False)
 
     def _previous_rows(self, alias: str | None = None) -> exp.Expr:

@@ -74,6 +74,19 @@ def estimated_customers(run: BuildRun, journey, model_name: str, incremental: In
     return max(known)
 
 
+def integer_ids(run: BuildRun, journey) -> bool:
+    """Whether the events and the customers source both store the customer id as an integer type."""
+    sources = [(journey.events.from_, journey.events.columns.customer_id)]
+    if journey.customers is not None:
+        sources.append((journey.customers.from_, journey.customers.columns.customer_id))
+    for relation, column in sources:
+        types = run.engine.column_types(run.physical(relation.lower())) or {}
+        type_name = (types.get(column) or "").lower()
+        if not any(t in type_name for t in ("int", "long", "short", "byte")):
+            return False
+    return True
+
+
 def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bool) -> None:
     """Decide, per journey, between a full and an incremental build (see incremental.py); the
     journey models in ``models`` are replaced by their incremental compilation where chosen."""
@@ -97,7 +110,8 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff) if mode == "incremental" else None
         passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name, incremental))
         if incremental is not None or passes > 1:
-            models[index] = dag.recompile(journey.journey, incremental, passes)
+            models[index] = dag.recompile(journey.journey, incremental, passes,
+                                          passes > 1 and integer_ids(run, journey))
         models[index].mode = mode if passes == 1 else f"{mode}, in {passes} passes by customer"
         run.states.append(JourneyState(journey.journey, checksum, ctx.as_of, cutoff, *fresh,
                                        "incremental" if mode == "incremental" else "full"))
