@@ -329,7 +329,7 @@ class JourneyCompiler:
             cte_table(previous_stage, "s"), copy=False)
         for i in indexes:
             name = f"qk_{i}"
-            self.ctes.append((name, exp.select(col("customer_id"), exp.alias_(exp.ArrayAgg(this=exp.Order(this=col("p"), expressions=[exp.Ordered(this=col("p"))])),
+            self.ctes.append((name, exp.select(col("customer_id"), exp.alias_(exp.ArrayAgg(this=exp.Order(this=col("p"), expressions=[exp.Ordered(this=col("p"), nulls_first=True)])),
                                                                               periods_column(i), quoted=True))
                               .from_(cte_table(f"q_{i}"), copy=False).group_by(col("customer_id"), copy=False)))
             stage = stage.select(col(periods_column(i), name), copy=False).join(

@@ -176,7 +176,7 @@ WITH __clg_ev AS NOT MATERIALIZED (
 ), __clg_qk_2 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p" ORDER BY "p") AS "k_2"
+    ARRAY_AGG("p" ORDER BY "p" NULLS FIRST) AS "k_2"
   FROM __clg_q_2 AS q_2
   GROUP BY
     "customer_id"

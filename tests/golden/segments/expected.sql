@@ -197,7 +197,7 @@ WITH __clg_ev AS NOT MATERIALIZED (
 ), __clg_qk_3 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p" ORDER BY "p") AS "k_3"
+    ARRAY_AGG("p" ORDER BY "p" NULLS FIRST) AS "k_3"
   FROM __clg_q_3 AS q_3
   GROUP BY
     "customer_id"

@@ -321,14 +321,14 @@ WITH __clg_ev AS NOT MATERIALIZED (
 ), __clg_qk_5 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p" ORDER BY "p") AS "k_5"
+    ARRAY_AGG("p" ORDER BY "p" NULLS FIRST) AS "k_5"
   FROM __clg_q_5 AS q_5
   GROUP BY
     "customer_id"
 ), __clg_qk_6 AS (
   SELECT
     "customer_id",
-    ARRAY_AGG("p" ORDER BY "p") AS "k_6"
+    ARRAY_AGG("p" ORDER BY "p" NULLS FIRST) AS "k_6"
   FROM __clg_q_6 AS q_6
   GROUP BY
     "customer_id"
