@@ -95,6 +95,23 @@ def _published(run: BuildRun, name: str) -> str:
     return f"{run.engine.schema}.{name}"
 
 
+def _demote_mismatched_ids(run: BuildRun) -> None:
+    """A journey whose customer ids have another type in the published table than in its progress
+    table (DuckDB unites the journeys' id types, e.g. BIGINT and VARCHAR as VARCHAR; a table
+    without rows of any journey has VARCHAR ids) is rebuilt whole there: comparing the ids would
+    need casts of every row."""
+    engine = run.engine
+    ids = {j: (engine.column_types(run.physical(progress_model_name(j))) or {}).get("customer_id")
+           for plan in run.delta_plans.values() for j in plan.partial}
+    for name, plan in list(run.delta_plans.items()):
+        published = (engine.column_types(name) or {}).get("customer_id")
+        for journey in [j for j in plan.partial if ids[j] != published]:
+            del plan.partial[journey]
+            plan.whole.append(journey)
+        if not plan.partial:
+            del run.delta_plans[name]
+
+
 def _stage_touched(run: BuildRun) -> None:
     """Per journey partial in some plan: the touched customers' ids, ``__clg_delta__t__<journey>``,
     and their new progress rows, ``__clg_delta__p__<journey>`` (once, before the first delta)."""
@@ -129,8 +146,11 @@ def stage_delta(run: BuildRun, model: Model) -> ModelResult | None:
     columns' types would differ from the published table's)."""
     started = time.perf_counter()
     if run.touched is None:
+        _demote_mismatched_ids(run)
         _stage_touched(run)
-    plan = run.delta_plans[model.name]
+    plan = run.delta_plans.get(model.name)
+    if plan is None:
+        return None
     engine, schema = run.engine, run.engine.schema
     touched = {j: DELTA_PREFIX + "t__" + j for j in plan.partial if j in run.touched}
     sources = []
