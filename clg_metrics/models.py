@@ -110,6 +110,7 @@ class Dag:
     models: dict[str, Model] = field(default_factory=dict)
     # compile_journey(name, incremental) with this DAG's settings, for the runner's incremental plan
     recompile: Callable[[str, Incremental | None], Model] | None = None
+    covered: list[BuiltJourney] = field(default_factory=list)  # the journeys the outputs cover
 
     def checksum(self, name: str) -> str:
         """A model's checksum combined with those of the sql/ models it reads (not seeds: data)."""
@@ -224,6 +225,7 @@ def build_dag(project: Project, as_of: datetime,
     built = [BuiltJourney(j.journey, progress_model_name(j.name),
                           columns_of(j.journey.customers.from_) if j.journey.customers else None, dialect)
              for j in covered]
+    dag.covered = built
     # outputs read the progress tables, and segment conditions the customers sources
     deps = tuple(progress_model_name(j.name) for j in selected) + tuple(dict.fromkeys(
         j.journey.customers.from_.lower() for j in covered if j.journey.customers and j.journey.segments

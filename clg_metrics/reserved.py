@@ -14,7 +14,7 @@ from .compiler.outputs import OUTPUT_NAMES
 # The published outputs: the output registry's tables and dq_results.
 OUTPUT_TABLES: tuple[str, ...] = OUTPUT_NAMES + (DQ_TABLE,)
 # The tool's own bookkeeping tables.
-STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_builds")
+STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_output_state", "clg_builds")
 # name prefix -> what the tool uses such names for
 RESERVED_PREFIXES: tuple[tuple[str, str], ...] = (
     ("progress__", "a journey's progress model (progress__<journey>)"),

@@ -22,11 +22,12 @@ from .errors import BuildError, ClgError, Problem, SpecError
 from .models import Model
 from .phases.check import check
 from .phases.id_types import check_id_types
+from .phases.deltas import plan_outputs
 from .phases.materialize import materialize
 from .phases.plan import plan_journeys, reusable_progress_tables, selected_models
 from .phases.publish import publish
 from .phases.record import write_compiled, write_manifest, write_run_results  # noqa: F401
-from .phases.run import STAGED_PREFIX, BuildReport, BuildRun, ModelResult  # noqa: F401
+from .phases.run import DELTA_PREFIX, STAGED_PREFIX, BuildReport, BuildRun, ModelResult  # noqa: F401
 from .show import show  # noqa: F401
 
 
@@ -48,8 +49,10 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
                        warn_error=warn_error)
         with recorded(run, started, "seed" if seeds_only else "build"):
             engine.lock_build()
-            engine.drop([t for t in engine.tables() if t.startswith(STAGED_PREFIX)])  # leftovers of a killed build
-            dag = compile_dag(ctx, engine, reusable_progress_tables(ctx, engine))
+            # leftovers of a killed build
+            engine.drop([t for t in engine.tables() if t.startswith((STAGED_PREFIX, DELTA_PREFIX))])
+            with run.timed("compile"):
+                dag = compile_dag(ctx, engine, reusable_progress_tables(ctx, engine))
             models = [m for m in dag.ordered() if m.kind == "seed"] if seeds_only else selected_models(ctx, dag)
             check_warehouse_tables(ctx, engine, models)
             after = dag.after_outputs()  # sql/ models over the outputs: built with them, not before
@@ -59,12 +62,15 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
                 check_id_types(run)  # the sources' id types are known now, before any journey runs
                 if run_checks:
                     check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
-                plan_journeys(run, dag, later, full_refresh)
+                with run.timed("plan"):
+                    plan_journeys(run, dag, later, full_refresh)
+                    plan_outputs(run, dag, later, full_refresh)
                 materialize(run, later)
                 if run_checks:
                     check(run, output_checks(ctx.project, ctx.selected_journeys()))
             publish(run, include_models=True)
-            write_compiled(ctx, dag, engine.dialect)
+            with run.timed("record"):
+                write_compiled(ctx, dag, engine.dialect)
     except BaseException as exc:
         if run is None:  # the warehouse refused the connection: recorded too
             _record(ctx, None, started, exc, "seed" if seeds_only else "build")
@@ -110,9 +116,9 @@ def recorded(run: BuildRun, started: float, command: str) -> Iterator[None]:
         error = exc
         raise
     finally:
-        if error is not None and run.built:
+        if error is not None and run.staged():
             with contextlib.suppress(Exception):
-                run.engine.drop([STAGED_PREFIX + n for n in run.built])
+                run.engine.drop(run.staged())
         with contextlib.suppress(Exception):
             run.engine.close()
         if error is not None:

@@ -16,14 +16,18 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import sqlglot
 from sqlglot import exp
 
 from ..dialects import to_sql
 from ..errors import BuildError, first_line
+
+if TYPE_CHECKING:
+    from ..deltas import TableDelta
 
 Sql = Union[exp.Expr, str]
 Rows = tuple[list[str], list[tuple[Any, ...]]]
@@ -50,6 +54,17 @@ def duckdb_expression(tree: exp.Expr) -> Any:
     import duckdb
 
     return duckdb.SQLExpression(tree.sql("duckdb"))
+
+
+@dataclass(frozen=True)
+class Served:
+    """What a publish changed, for ``Engine.serve``: the build published before it (None: none),
+    the tables it replaced whole, and the output deltas it applied (``deltas.TableDelta``); any
+    other served table is as it was."""
+
+    previous_build: str | None = None
+    replaced: set[str] = field(default_factory=set)
+    deltas: list[TableDelta] = field(default_factory=list)
 
 
 class Engine(ABC):
@@ -239,12 +254,18 @@ class Engine(ABC):
     # -- publishing ----------------------------------------------------------------------------------
 
     def publish(self, renames: list[tuple[str, str]], views: list[tuple[str, str, Sql]] = (),
-                source_dialect: str | None = None) -> None:
-        """In one transaction: replace each published table by its staged twin, and each
-        (staged view, view, SELECT over published names) by a view of that SELECT."""
+                source_dialect: str | None = None, deltas: list[TableDelta] = ()) -> None:
+        """In one transaction: apply each output delta to its published table (its staged view
+        goes; DELETE the replaced rows, INSERT the new ones), replace each published table by its
+        staged twin, and each (staged view, view, SELECT over published names) by a view of that
+        SELECT."""
         try:
             with self.transaction():
                 state = self._before_publish(renames, views)
+                for delta in deltas:
+                    self.drop_relation(delta.staged)
+                    for statement in delta.statements(self.table(delta.name)):
+                        self.execute(statement)
                 for staged, final in renames:
                     self.drop_relation(final)
                     self._rename(staged, final)
@@ -262,8 +283,9 @@ class Engine(ABC):
     def _after_publish(self, state: Any) -> None:
         """A hook inside the publish transaction, after the views; ``state`` is _before_publish's."""
 
-    def serve(self, tables: list[str], build_id: str) -> None:
-        """Make the just-published ``tables`` what readers (``show``, BI tools) see, all at once.
+    def serve(self, tables: list[str], build_id: str, changes: Served | None = None) -> None:
+        """Make the just-published ``tables`` what readers (``show``, BI tools) see, all at once;
+        ``changes`` says what the publish changed.
 
         Called after the publish transaction committed. On a server (PostgreSQL, Spark) readers
         query the schema itself and the transaction already switched them over: nothing to do.

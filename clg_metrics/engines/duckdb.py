@@ -14,7 +14,7 @@ from sqlglot import exp
 from ..errors import BuildError, EngineError, first_line
 from ..filters import literal
 from ..profiles import DuckDBTarget
-from .base import Engine, csv_reader
+from .base import Engine, Served, csv_reader
 from .duckdb_serving import BuildLock, lock_conflict, serving_path, write_serving
 
 
@@ -46,6 +46,7 @@ class DuckDBEngine(Engine):
         self.target = target
         self.schema = target.schema_
         self.serving: Path | None = None
+        self.served_by: str | None = None  # how the last serving file was made: copy | full
         self.lock: BuildLock | None = None
         path = target.path
         if path != ":memory:" and not path.startswith("md:"):
@@ -149,13 +150,13 @@ class DuckDBEngine(Engine):
             return 1
         return max(1, min(MAX_PASSES, math.ceil(customers() * PROGRESS_BYTES_PER_CUSTOMER / budget)))
 
-    def serve(self, tables: list[str], build_id: str) -> None:
+    def serve(self, tables: list[str], build_id: str, changes: Served | None = None) -> None:
         """Swap in a serving file holding ``tables`` (see duckdb_serving.py); a failure here leaves
         the readers on the previous build, whole."""
         if self.serving is None:
             return
         try:
-            write_serving(self.con, self.schema, tables, self.serving, build_id)
+            self.served_by = write_serving(self.con, self.schema, tables, self.serving, build_id, changes)
         except (duckdb.Error, OSError) as exc:
             raise BuildError(f"the build was published in {self.path}, but writing the serving file "
                              f"{self.serving} failed, so readers still see the previous build: "

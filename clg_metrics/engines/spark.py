@@ -166,7 +166,11 @@ class SparkEngine(Engine):
 
     # -- publishing and the catalog ------------------------------------------------------------
 
-    def publish(self, renames, views=(), source_dialect: str | None = None) -> None:
+    def publish(self, renames, views=(), source_dialect: str | None = None, deltas=()) -> None:
+        """A swap with undo (no transactional DDL): never a half-written table. So no output
+        deltas either (``phases/deltas.py`` plans none here): every output is swapped in whole."""
+        if deltas:
+            raise BuildError("Spark publishes whole tables only; no output delta can be applied")
         kinds = self._kinds()
         undo: list[tuple] = []  # ("rename", from, to, kind) or ("view", name, previous SQL or None)
         backups: list[tuple[str, str]] = []

@@ -16,12 +16,12 @@ def check(run: BuildRun, checks: list) -> None:
     from ..checks.fast import run_fast_checks, supports
 
     fast = [c for c in checks if supports(c)]
-    results = run_fast_checks(run.engine, fast, run.physical)
+    results = run_fast_checks(run.engine, fast, run.checked)
     declared = [c for c in checks if not supports(c)]  # (checks.fast.DECLARED lists those with one)
     if declared:  # great-expectations is imported only for checks without a compiled form
         from ..checks.gx import run_checks
 
-        results += run_checks(run.engine, declared, run.physical)
+        results += run_checks(run.engine, declared, run.checked)
     from ..checks.derive import explain_missing_events
     from ..checks.filters_match import explain_unmatched_filters
 

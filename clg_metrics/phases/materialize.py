@@ -13,6 +13,7 @@ from ..engines import Engine
 from ..diagnose import describe
 from ..errors import BuildError, ClgError, CompileError, EngineError, first_line
 from ..models import Model
+from .deltas import stage_delta
 from .publish import abort
 from .run import STAGED_PREFIX, BuildRun, ModelResult
 
@@ -28,7 +29,10 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
             if run.on_start:
                 run.on_start(model)
             try:
-                result = run_model(run.engine, model, run.physical, run.ctx.project)
+                result = stage_delta(run, model) if model.name in run.delta_plans else None
+                if result is None:  # (a delta whose types no longer fit is built whole)
+                    run.delta_plans.pop(model.name, None)
+                    result = run_model(run.engine, model, run.physical, run.ctx.project)
             except BaseException as exc:  # interrupted or a located error: recorded, then passed on
                 run.report.models.append(ModelResult(model.name, model.kind, "error", message=first_line(exc)
                                                      if not isinstance(exc, KeyboardInterrupt) else "interrupted"))

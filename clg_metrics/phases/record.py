@@ -95,6 +95,8 @@ def write_run_results(ctx: Context | None, report: BuildReport | None, elapsed: 
         "error": message,
         "elapsed_time": round(elapsed, 3),
         "results": [asdict(r) | {"seconds": round(r.seconds, 3)} for r in report.models],
+        "phases": {name: round(seconds, 3) for name, seconds in report.phases.items()},
+        "serving": report.serving,
         "checks": [{"name": r.check.name, "relation": r.check.relation, "column": r.check.column,
                     "expectation": r.check.expectation, "severity": r.check.severity, "status": r.status,
                     "unexpected_count": r.unexpected_count, "sample": r.sample, "seconds": round(r.seconds, 3)}

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from ..compiler.outputs import BuiltJourney
     from ..context import Context
+    from ..deltas import OutputState, TableDelta
     from ..engines import Engine
     from ..incremental import JourneyState
     from ..models import Model
+    from .deltas import DeltaPlan
 
 STAGED_PREFIX = "__clg_next__"
+DELTA_PREFIX = "__clg_delta__"  # the staged tables behind an output delta (phases/deltas.py)
 
 
 @dataclass
@@ -29,6 +36,8 @@ class ModelResult:
 class BuildReport:
     models: list[ModelResult] = field(default_factory=list)
     checks: list = field(default_factory=list)  # checks.gx.CheckResult
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of what is not a model (plan, publish ...)
+    serving: str | None = None  # DuckDB: how the serving file was made (copy | full)
 
 
 @dataclass
@@ -45,6 +54,15 @@ class BuildRun:
     built: list[str] = field(default_factory=list)  # staged so far, in build order
     models: dict[str, Model] = field(default_factory=dict)
     states: list[JourneyState] = field(default_factory=list)  # clg_state rows to publish
+    # output deltas (phases/deltas.py): the plan, the journeys' outputs cover, clg_output_state
+    # rows to publish (and of which outputs), touched customers per journey, the staged deltas
+    delta_plans: dict[str, DeltaPlan] = field(default_factory=dict)
+    covered: list[BuiltJourney] = field(default_factory=list)
+    output_states: list[OutputState] = field(default_factory=list)
+    outputs_built: list[str] = field(default_factory=list)
+    touched: dict[str, int] | None = None  # journey -> touched customers, once staged
+    deltas: dict[str, TableDelta] = field(default_factory=dict)
+    scratch: list[str] = field(default_factory=list)  # staged tables that are not a model's twin
     command: str = "build"  # build | test: what clg_builds records
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
     run_id: str = ""  # the build id of clg_builds and dq_results: the start time, to the microsecond
@@ -63,6 +81,25 @@ class BuildRun:
         if "." in relation:
             return relation
         return f"{self.engine.schema}.{relation}"
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the time the block takes to ``report.phases[phase]`` (run_results.json)."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.report.phases[phase] = self.report.phases.get(phase, 0.0) + time.perf_counter() - started
+
+    def checked(self, relation: str) -> str:
+        """What a check of ``relation`` reads: for an output staged as a delta only its new rows
+        (the output checks are invariants per customer, and the published rows passed them)."""
+        delta = self.deltas.get(relation)
+        return f"{self.engine.schema}.{delta.rows.name}" if delta is not None else self.physical(relation)
+
+    def staged(self) -> list[str]:
+        """Everything this run staged, to drop on a failure."""
+        return [STAGED_PREFIX + n for n in self.built] + self.scratch
 
     def columns(self, relation: str) -> list[str] | None:
         return self.engine.columns(self.physical(relation))

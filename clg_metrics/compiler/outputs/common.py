@@ -3,11 +3,15 @@ over journeys, and the typed empty table."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Callable
+
 from sqlglot import exp
 
 from ...spec import Journey
 from ..progress import reached_column
 from ..sqlfns import col, is_not_null
+from .table import BuiltJourney, Changed
 
 T = exp.DataType.Type
 Columns = tuple[tuple[str, "exp.DataType.Type"], ...]
@@ -84,3 +88,20 @@ def segment_rows(journey: Journey, table: str) -> exp.Subquery:
                        exp.EQ(this=col("journey", "m"), expression=text(journey.journey))), copy=False))
         query = exp.union(everyone, members, distinct=False)
     return query.subquery("x")
+
+
+def as_of_values_changed(values: Callable[[Journey, datetime, str], list[exp.Expr]]) -> Changed:
+    """``PerCustomer.changed`` from the expressions (over a progress row aliased by the last
+    argument) through which a table's rows depend on ``as_of``: the customers for whom any of them
+    differs between the previous build's as_of and this one, computed at both over their rows."""
+    def changed(built: BuiltJourney, previous_as_of: datetime, as_of: datetime, published: str) -> exp.Query | None:
+        if previous_as_of == as_of:
+            return None
+        pairs = list(zip(values(built.journey, previous_as_of, "p"), values(built.journey, as_of, "p")))
+        if not pairs:
+            return None
+        differs = exp.or_(*[exp.NullSafeNEQ(this=old, expression=new) for old, new in pairs])
+        return exp.select(col("customer_id", "p")).from_(exp.alias_(exp.to_table(built.table), "p"),
+                                                         copy=False).where(differs, copy=False)
+
+    return changed

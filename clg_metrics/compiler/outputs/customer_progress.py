@@ -10,7 +10,7 @@ from ...spec import Journey
 from ..progress import reached_column
 from ..sqlfns import col, days_from_us, epoch_us, is_not_null, timestamp
 from .common import T, empty, latest_reached, text, union_all
-from .table import BuiltJourney, OutputTable
+from .table import BuiltJourney, OutputTable, PerCustomer
 
 COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("signed_up_at", T.TIMESTAMP),
            ("milestones_reached", T.INT), ("current_milestone", T.VARCHAR), ("current_phase", T.VARCHAR),
@@ -55,4 +55,6 @@ def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     return union_all(selects, empty(COLUMNS))
 
 
-TABLE = OutputTable("customer_progress", COLUMNS, build, order_by=("journey", "customer_id"))
+# days_since_progress count from as_of: every row changes whenever as_of moves
+TABLE = OutputTable("customer_progress", COLUMNS, build, order_by=("journey", "customer_id"),
+                    per_customer=PerCustomer(moves_with_as_of=True))

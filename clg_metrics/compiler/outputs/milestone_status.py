@@ -8,8 +8,9 @@ from sqlglot import exp
 
 from ..progress import reached_column, status_expr
 from ..sqlfns import col, is_not_null
-from .common import T, by_index, empty, metadata, text, union_all
-from .table import BuiltJourney, OutputTable
+from ...spec import Journey
+from .common import T, as_of_values_changed, by_index, empty, metadata, text, union_all
+from .table import BuiltJourney, OutputTable, PerCustomer
 
 COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("phase", T.VARCHAR), ("milestone", T.VARCHAR),
            ("milestone_index", T.INT), ("kpi", T.VARCHAR), ("reached_at", T.TIMESTAMP), ("is_reached", T.BOOLEAN),
@@ -37,4 +38,10 @@ def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     return union_all(selects, empty(COLUMNS))
 
 
-TABLE = OutputTable("milestone_status", COLUMNS, build, order_by=("journey", "customer_id", "milestone_index"))
+def statuses(journey: Journey, as_of: datetime, table: str) -> list[exp.Expr]:
+    """What of a customer's rows depends on as_of: the statuses (``missed`` once a deadline passed)."""
+    return [status_expr(journey, i, as_of, table) for i in range(1, len(journey.milestones) + 1)]
+
+
+TABLE = OutputTable("milestone_status", COLUMNS, build, order_by=("journey", "customer_id", "milestone_index"),
+                    per_customer=PerCustomer(changed=as_of_values_changed(statuses)))

@@ -13,7 +13,7 @@ from ..progress import EVENT_SPAN, reached_column, status_expr
 from ..sqlfns import US_PER_DAY, col, days_from_us, epoch_micros, epoch_us, is_not_null
 from .common import T, empty, text, union_all
 from .customer_progress import progress_fields
-from .table import BuiltJourney, OutputTable
+from .table import BuiltJourney, OutputTable, PerCustomer
 
 COLUMNS = (("journey", T.VARCHAR), ("customer_id", T.VARCHAR), ("signed_up_at", T.TIMESTAMP),
            ("current_milestone", T.VARCHAR), ("next_milestone", T.VARCHAR), ("current_reached_at", T.TIMESTAMP),
@@ -56,4 +56,6 @@ def build(journeys: list[BuiltJourney], as_of: datetime) -> exp.Query:
     return union_all(selects, empty(COLUMNS))
 
 
-TABLE = OutputTable("win_back", COLUMNS, build, order_by=("journey", "customer_id"))
+# days_inactive and days_since_progress count from as_of: every row changes whenever as_of moves
+TABLE = OutputTable("win_back", COLUMNS, build, order_by=("journey", "customer_id"),
+                    per_customer=PerCustomer(moves_with_as_of=True))
