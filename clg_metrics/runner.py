@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from .checks.derive import output_checks, source_checks
+from .checks.state import staged_tables
 from .context import Context, Settings, compile_dag, load_context, parse_as_of, target_dialect  # noqa: F401
 from .diagnose import describe
 from .engines import connect
@@ -58,7 +59,8 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
             if not seeds_only:
                 check_id_types(run)  # the sources' id types are known now, before any journey runs
                 if run_checks:
-                    check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
+                    check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns),
+                          keep_state=True, full_refresh=full_refresh)
                 plan_journeys(run, dag, later, full_refresh)
                 materialize(run, later)
                 if run_checks:
@@ -110,9 +112,9 @@ def recorded(run: BuildRun, started: float, command: str) -> Iterator[None]:
         error = exc
         raise
     finally:
-        if error is not None and run.built:
+        if error is not None and (run.built or run.check_state):
             with contextlib.suppress(Exception):
-                run.engine.drop([STAGED_PREFIX + n for n in run.built])
+                run.engine.drop([STAGED_PREFIX + n for n in run.built] + staged_tables(run, STAGED_PREFIX))
         with contextlib.suppress(Exception):
             run.engine.close()
         if error is not None:

@@ -10,6 +10,7 @@ from datetime import datetime, timezone
 
 from ..builds import BUILDS_TABLE, builds_query
 from ..checks.results import DQ_TABLE, dq_rows_query
+from ..checks.state import stage_check_state, staged_tables
 from ..compiler.outputs import OUTPUT_NAMES
 from ..incremental import STATE_TABLE, state_query
 from .run import STAGED_PREFIX, BuildRun
@@ -30,8 +31,8 @@ def _stage_dq_results(run: BuildRun) -> bool:
 
 def abort(run: BuildRun) -> None:
     """Drop what this run staged, but still record its check results (and the failed build)."""
-    run.engine.drop([STAGED_PREFIX + n for n in run.built])
-    run.built = []
+    run.engine.drop([STAGED_PREFIX + n for n in run.built] + staged_tables(run, STAGED_PREFIX))
+    run.built, run.check_state = [], None
     if run.report.checks:
         publish(run, include_models=False, status="failed")
 
@@ -70,6 +71,8 @@ def publish(run: BuildRun, include_models: bool, status: str = "success") -> Non
     if include_models and run.states:
         _stage_state(run)
         renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
+    if include_models and run.check_state is not None:
+        renames += stage_check_state(run, STAGED_PREFIX)
     if _stage_dq_results(run):
         renames.append((STAGED_PREFIX + DQ_TABLE, DQ_TABLE))
     _stage_builds(run, status)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Callable
 if TYPE_CHECKING:
     from ..context import Context
     from ..engines import Engine
+    from ..checks.state import CheckStateUpdate
     from ..incremental import JourneyState
     from ..models import Model
 
@@ -45,6 +46,8 @@ class BuildRun:
     built: list[str] = field(default_factory=list)  # staged so far, in build order
     models: dict[str, Model] = field(default_factory=dict)
     states: list[JourneyState] = field(default_factory=list)  # clg_state rows to publish
+    fingerprints: dict = field(default_factory=dict)  # incremental.fingerprint_key -> (count, hash), once per build
+    check_state: CheckStateUpdate | None = None  # clg_check_state rows and tables to publish (checks/state.py)
     command: str = "build"  # build | test: what clg_builds records
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
     run_id: str = ""  # the build id of clg_builds and dq_results: the start time, to the microsecond
