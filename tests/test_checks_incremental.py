@@ -300,7 +300,8 @@ def test_incremental_checks_equal_full_checks_and_read_only_new_events(target, r
                         previous - timedelta(hours=rng.randint(1, 40)), "csv") for i in range(3)]
         write_seeds(root, events, customers)
         recorded.queries.clear()
-        run_build(root, as_of, name)
+        report = run_build(root, as_of, name)
+        assert [r.message for r in report.models if r.kind == "journey"] == ["incremental"]
         since = previous - timedelta(hours=48)
         assert full_scans(recorded.queries, since, samples_of_old_events=what == "customers_added") == [], (seed, step)
         # the plan's fingerprints came from the checks' scan: the plan read no event

@@ -148,13 +148,14 @@ class IdChecks:
                           exp.alias_(exp.Filter(this=star.copy(), expression=exp.Where(this=split.after_cutoff())),
                                      "n_after"))
                .from_(table).where(exp.and_(split.new(), present)).group_by(col(column)))
-        [(low, high, count)] = self.owner.fetch(exp.select(exp.Min(this=col("id")), exp.Max(this=col("id")),
-                                                           exp.Count(this=exp.Star())).from_(new.subquery("n")))
+        [(low, high, count, most)] = self.owner.fetch(exp.select(
+            exp.Min(this=col("id")), exp.Max(this=col("id")), exp.Count(this=exp.Star()),
+            exp.Max(this=col("n_new"))).from_(new.subquery("n")))
         old_low, old_high = self.old_ranges.get(check.name, (None, None))
-        if not count:
-            return stored.counts[0], stored.counts[0], list(stored.sample), list(stored.sample)
         apart = old_low is None or (all(_numeric(v) for v in (low, high, old_low, old_high))
                                     and (low > old_high or high < old_low))
+        if not count or (apart and most == 1):  # no new id, or none repeated and none old
+            return stored.counts[0], stored.counts[0], list(stored.sample), list(stored.sample)
         n_old: exp.Expr = _n(0)
         joined = exp.select(col("id", "n"), col("n_new", "n"), col("n_after", "n")).from_(new.subquery("n"))
         if not apart:
