@@ -95,19 +95,32 @@ class IdChecks:
         shown = json.dumps(sample, default=str) if total else None
         return check, CheckResult(check, status, total, shown, 0.0), (at_cutoff,), tuple(kept), None
 
-    def _no_duplicates_by_bitmap(self, column: str) -> bool:
-        """DuckDB, integer ids: whether every id is distinct, from a bitmap of the ids' range."""
+    def _bitmap_range(self, column: str, rows: exp.Expr) -> tuple | None:
+        """DuckDB, integer ids: (min, max, count) of ``rows``' ids if a bitmap of their range is
+        small enough to count their distinct values in; else None (a hash table it is)."""
         if self.engine.dialect != "duckdb":
-            return False
-        table = relation_table(self.owner.table)
+            return None
         low, high, count = self.owner.fetch(exp.select(exp.Min(this=col(column)), exp.Max(this=col(column)),
-                                                       exp.Count(this=col(column))).from_(table))[0]
+                                                       exp.Count(this=col(column))).from_(rows))[0]
+        if not count:
+            return low, high, 0
+        if not isinstance(low, int) or isinstance(low, bool) or high - low + 1 > min(BITMAP_LIMIT, 64 * count):
+            return None
+        return low, high, count
+
+    def _no_duplicates_by_bitmap(self, column: str, rows: exp.Expr | None = None) -> bool:
+        """Whether every id of ``rows`` (default: the whole relation) is distinct, by a bitmap of
+        their range (``bitstring_agg``: one bit per possible id, no hash table); False when that
+        cannot tell (not DuckDB, not integers, too sparse)."""
+        rows = rows if rows is not None else relation_table(self.owner.table)
+        found = self._bitmap_range(column, rows)
+        if found is None:
+            return False
+        low, high, count = found
         if not count:
             return True
-        if not isinstance(low, int) or isinstance(low, bool) or high - low + 1 > min(BITMAP_LIMIT, 64 * count):
-            return False
         bits = exp.Anonymous(this="bitstring_agg", expressions=[col(column), _n(low), _n(high)])
-        [(distinct,)] = self.owner.fetch(exp.select(exp.Anonymous(this="bit_count", expressions=[bits])).from_(table))
+        [(distinct,)] = self.owner.fetch(exp.select(exp.Anonymous(this="bit_count", expressions=[bits])).from_(rows))
         return int(distinct) == int(count)
 
     def _unique_full(self, check: CheckSpec, split):
@@ -144,6 +157,12 @@ class IdChecks:
         table = relation_table(self.owner.table)
         present = exp.Not(this=exp.Is(this=col(column), expression=exp.null()))
         star = exp.Count(this=exp.Star())
+        old_low, old_high = self.old_ranges.get(check.name, (None, None))
+        found = self._bitmap_range(column, split.rows(self.owner.table).subquery("e"))
+        if found is not None and (not found[2] or old_low is None or found[0] > old_high or found[1] < old_low) \
+                and self._no_duplicates_by_bitmap(column, split.rows(self.owner.table).subquery("e")):
+            # DuckDB, integer ids beyond the old ones' range, all distinct: nothing new is duplicated
+            return stored.counts[0], stored.counts[0], list(stored.sample), list(stored.sample)
         new = (exp.select(exp.alias_(col(column), "id"), exp.alias_(star, "n_new"),
                           exp.alias_(exp.Filter(this=star.copy(), expression=exp.Where(this=split.after_cutoff())),
                                      "n_after"))
@@ -151,7 +170,6 @@ class IdChecks:
         [(low, high, count, most)] = self.owner.fetch(exp.select(
             exp.Min(this=col("id")), exp.Max(this=col("id")), exp.Count(this=exp.Star()),
             exp.Max(this=col("n_new"))).from_(new.subquery("n")))
-        old_low, old_high = self.old_ranges.get(check.name, (None, None))
         apart = old_low is None or (all(_numeric(v) for v in (low, high, old_low, old_high))
                                     and (low > old_high or high < old_low))
         if not count or (apart and most == 1):  # no new id, or none repeated and none old

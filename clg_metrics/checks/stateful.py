@@ -188,34 +188,34 @@ class EventChecks:
 
     def _scalar_counts(self, split: Split, full_counts: list):
         """Per check: its counts now, at the cutoff (to store), and over the new events. One query
-        over the new events: each count, and each count of those after the cutoff; in a full run
-        ``full_counts`` are the totals and the query counts the events after the cutoff only."""
-        aggregates = []
-        for check in self.scalar:
-            for p in counted_rows(check):
-                aggregates.append(_count_where(p))
-                if split.since is not None:
-                    aggregates.append(_count_where(exp.and_(*(x for x in (p, split.after_cutoff()) if x is not None))))
-        # the new events, or in a full run those after the cutoff: a plain range, pruned by zone maps
-        rows = split.rows(self.table) if split.since is not None else \
-            exp.select("*").from_(relation_table(self.table)).where(split.after_cutoff())
-        row = [int(v or 0) for v in self.fetch(exp.select(*aggregates).from_(rows.subquery("e")))[0]] \
-            if aggregates else []
+        over the new events, grouped by whether an event is after this build's cutoff (two groups:
+        half the predicates a FILTER pair per count would evaluate); in a full run ``full_counts``
+        are the totals and the query counts the events after the cutoff (a range zone maps prune)."""
+        aggregates = [_count_where(p) for check in self.scalar for p in counted_rows(check)]
+        width = len(aggregates)
+        new_total, after = [0] * width, [0] * width
+        if aggregates and split.since is None:
+            rows = exp.select("*").from_(relation_table(self.table)).where(split.after_cutoff())
+            after = [int(v or 0) for v in self.fetch(exp.select(*aggregates).from_(rows.subquery("e")))[0]]
+        elif aggregates:
+            flag = split.after_cutoff()
+            query = (exp.select(exp.alias_(flag, "clg_after"), *aggregates)
+                     .from_(split.rows(self.table).subquery("e")).group_by(flag.copy()))
+            for is_after, *values in self.fetch(query):
+                values = [int(v or 0) for v in values]
+                new_total = [a + b for a, b in zip(new_total, values)]
+                after = values if is_after else after
         totals, at_cutoff, new = {}, {}, {}
         position = 0
         for check in self.scalar:
             n = len(counted_rows(check))
+            mine, beyond = new_total[position:position + n], after[position:position + n]
             if split.since is None:
-                totals[check.name] = [int(v or 0) for v in full_counts[position:position + n]]
-                after = row[position:position + n]
-                new[check.name] = totals[check.name]
+                totals[check.name] = new[check.name] = [int(v or 0) for v in full_counts[position:position + n]]
             else:
-                mine = row[2 * position:2 * (position + n)]
-                stored = self.stored[check.name].counts
-                new[check.name] = mine[0::2]
-                totals[check.name] = [s + m for s, m in zip(stored, mine[0::2])]
-                after = mine[1::2]
-            at_cutoff[check.name] = [t - a for t, a in zip(totals[check.name], after)]
+                new[check.name] = mine
+                totals[check.name] = [s + m for s, m in zip(self.stored[check.name].counts, mine)]
+            at_cutoff[check.name] = [t - a for t, a in zip(totals[check.name], beyond)]
             position += n
         return totals, at_cutoff, new
 
