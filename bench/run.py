@@ -68,6 +68,8 @@ class Run:
     stdout: str
     inner: float | None = None  # the seconds the child reports for its own work
     models: dict[str, float] | None = None  # a build's seconds per model (run_results.json)
+    check_seconds: float | None = None  # a build's checks, summed (run_results.json)
+    cpu: float | None = None  # user + system seconds of the child (steadier than wall on a shared machine)
 
 
 TIME = Path("/usr/bin/time")  # GNU time: the peak RSS of exactly its child
@@ -106,7 +108,7 @@ def run_child(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | Non
         if TIME.exists():
             lines = rss_path.read_text().split() if rss_path.exists() else []
             rss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else float("nan")
-    return Run(wall, rss_kb / 1024, proc.returncode, text)
+    return Run(wall, rss_kb / 1024, proc.returncode, text, cpu=usage.ru_utime + usage.ru_stime)
 
 
 def clg_command() -> list[str]:
@@ -173,6 +175,7 @@ class Bench:
             results = json.loads(results_file.read_text())
             run.inner = results.get("elapsed_time")
             run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+            run.check_seconds = sum(c.get("seconds") or 0 for c in results.get("checks", []))
         return run
 
     def build(self) -> Run:
@@ -185,9 +188,10 @@ class Bench:
         """--skip-checks, SPEC section 3's outputs only (no segment state, no analysis tables)."""
         return self._build(self.core_db, ["--skip-checks"], self.core_project)
 
-    def incremental(self) -> Run:
+    def incremental(self, checks: bool = False) -> Run:
         """1% new events: a full build as of the 99th percentile of event time (not timed), then
-        the timed build as of AS_OF, which recomputes only customers with events since then."""
+        the timed build as of AS_OF, which recomputes only customers with events since then.
+        With ``checks`` both builds run the built-in checks (the second from the first's state)."""
         if self.cut is None:
             import duckdb
 
@@ -199,21 +203,27 @@ class Bench:
         shutil.copyfile(self.db, db)
         env = dict(os.environ, CLG_BENCH_DB=str(db), CLG_BENCH_MEMORY_LIMIT=self.args.memory_limit)
         env.pop("CLG_PROFILES_DIR", None)
-        first = run_child(clg_command() + ["build", "--project-dir", str(self.project), "--skip-checks",
+        skip = [] if checks else ["--skip-checks"]
+        first = run_child(clg_command() + ["build", "--project-dir", str(self.project), *skip,
                                            "--as-of", self.cut.isoformat()], env=env, timeout=self.args.timeout)
         if first.returncode != 0:
             return first
-        run = run_child(clg_command() + ["build", "--project-dir", str(self.project), "--skip-checks",
+        run = run_child(clg_command() + ["build", "--project-dir", str(self.project), *skip,
                                          "--as-of", AS_OF], env=env, timeout=self.args.timeout)
         results_file = self.project / "target" / "run_results.json"
         if run.returncode == 0 and results_file.exists():
             results = json.loads(results_file.read_text())
             run.inner = results.get("elapsed_time")
             run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+            run.check_seconds = sum(c.get("seconds") or 0 for c in results.get("checks", []))
             modes = {r["name"]: r.get("message") for r in results.get("results", []) if r.get("kind") == "journey"}
             if any(m != "incremental" for m in modes.values()):
                 print(f"  warning: the incremental contender rebuilt in full: {modes}")
         return run
+
+    def incremental_checks(self) -> Run:
+        """``incremental`` with the built-in checks in both builds."""
+        return self.incremental(checks=True)
 
     def reference(self) -> Run:
         remove_db(self.ref_db)
@@ -231,7 +241,7 @@ class Bench:
         return run
 
 
-CONTENDERS = ("build", "build_skip_checks", "build_core", "incremental", "reference", "floor")
+CONTENDERS = ("build", "build_skip_checks", "build_core", "incremental", "incremental_checks", "reference", "floor")
 CORE_OUTPUTS = ("milestone_status", "customer_progress", "funnel")  # SPEC section 3
 
 
@@ -257,12 +267,13 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             line.append(f"{name} {run.wall:.2f}s ({run.rss_mb:,.0f} MB)")
         print(f"round {r + 1}: " + ", ".join(line), flush=True)
 
-    print(f"\n{'':18} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'peak RSS':>10}")
+    print(f"\n{'':18} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'cpu':>8} {'peak RSS':>10}")
     for c in contenders.values():
         walls = [r.wall for r in c.runs]
-        inner = c.median("inner")
+        inner, cpu = c.median("inner"), c.median("cpu")
         print(f"{c.name:18} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
-              f"{(f'{inner:10.2f}s' if inner is not None else '          -')} {c.peak_rss():8,.0f} MB")
+              f"{(f'{inner:10.2f}s' if inner is not None else '          -')} "
+              f"{(f'{cpu:7.2f}s' if cpu is not None else '       -')} {c.peak_rss():8,.0f} MB")
     ratios: dict[str, float] = {}
     inner_ratios: dict[str, float] = {}
     for top in ("build", "build_skip_checks", "reference"):
@@ -286,6 +297,23 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         inner = (contenders["build_skip_checks"].median("inner"), contenders["build"].median("inner"))
         if None not in inner:
             print(f"checks' share of the build (in-process): {100 * (1 - inner[0] / inner[1]):.1f}%")
+        cpu = (contenders["build_skip_checks"].median("cpu"), contenders["build"].median("cpu"))
+        if None not in cpu:
+            print(f"checks' share of the build (cpu): {100 * (1 - cpu[0] / cpu[1]):.1f}%")
+    for name in ("build", "incremental_checks"):  # the checks' own seconds, in run_results.json
+        seconds = [r.check_seconds for r in contenders[name].runs if getattr(r, "check_seconds", None) is not None] \
+            if name in contenders else []
+        if seconds:
+            print(f"{name}: the checks' own seconds (run_results.json) median {statistics.median(seconds):.2f}s")
+    if "incremental" in contenders and "incremental_checks" in contenders:  # checks' share, incremental build
+        share = 1 - contenders["incremental"].median() / contenders["incremental_checks"].median()
+        print(f"checks' share of the incremental build (1 - incremental/incremental_checks, wall): {100 * share:.1f}%")
+        inner = (contenders["incremental"].median("inner"), contenders["incremental_checks"].median("inner"))
+        if None not in inner:
+            print(f"checks' share of the incremental build (in-process): {100 * (1 - inner[0] / inner[1]):.1f}%")
+        cpu = (contenders["incremental"].median("cpu"), contenders["incremental_checks"].median("cpu"))
+        if None not in cpu:
+            print(f"checks' share of the incremental build (cpu): {100 * (1 - cpu[0] / cpu[1]):.1f}%")
     if "incremental" in contenders and "build_skip_checks" in contenders:  # the target: <= 0.10
         ratios["incremental/build_skip_checks"] = _ratio(contenders["incremental"].median(),
                                                          contenders["build_skip_checks"].median())
@@ -294,7 +322,7 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             inner_ratios["incremental/build_skip_checks"] = value
     print("ratios (wall):       " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
     print("ratios (in-process): " + ", ".join(f"{k} {v:.2f}x" for k, v in inner_ratios.items()))
-    for name in ("build", "build_skip_checks", "build_core", "incremental"):
+    for name in ("build", "build_skip_checks", "build_core", "incremental", "incremental_checks"):
         if name not in contenders:
             continue
         runs = contenders[name].runs
@@ -321,6 +349,8 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
                                 "in_process": [r.inner for r in c.runs],
                                 "rss_mb": [round(r.rss_mb, 1) for r in c.runs],
+                                "cpu": [round(r.cpu, 3) if r.cpu is not None else None for r in c.runs],
+                                "check_seconds": [r.check_seconds for r in c.runs],
                                 "models": [r.models for r in c.runs] if c.runs[0].models else None,
                                 "median_wall": round(c.median(), 3), "peak_rss_mb": round(c.peak_rss(), 1)}
                        for c in contenders.values()},

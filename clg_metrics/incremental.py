@@ -2,7 +2,8 @@
 
 Every build records, per journey, a state row in ``clg_state``: the journey's checksum (its
 definition and the SQL of the models it reads), the build's ``as_of``, and a fingerprint (count
-and hash sum of whole rows) of the events at or before ``cutoff = as_of - lookback``. The next
+and hash sum of whole rows) of the events at or before ``cutoff = as_of - lookback`` (every such
+row, also one without a customer or an event name: the checks' stored counts cover those too). The next
 build checks that the events at or before that cutoff are exactly the same; if they are, only
 customers with events after the cutoff (and customers whose signup changed) are recomputed, from
 their full history, and merged with the previous progress rows. Anything else — a changed
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from sqlglot import exp
 
 from .checks.results import T
-from .compiler.events import CANONICAL, relation_table
+from .compiler.events import relation_table
 from .compiler.sqlfns import col, parse_timestamp, row_hash, rows_query, timestamp
 from .filters import literal
 from .spec import Journey
@@ -42,19 +43,50 @@ class JourneyState:
     mode: str = "full"
 
 
-def fingerprint_query(journey: Journey, relation: str, cutoffs: list[datetime]) -> exp.Select:
-    """One scan of the events source: (count, hash sum) of its valid rows at or before each cutoff."""
+def occurred(journey: Journey, alias: str | None = ROW) -> exp.Expr:
+    """The moment of an event of ``journey``'s source, as the fingerprint's cutoffs compare it."""
     mapping = journey.events.columns
-    occurred = parse_timestamp(col(mapping.occurred_at, ROW), mapping.timestamp_format)
-    hashed = row_hash(ROW)  # the whole row: any column's change shows
-    select = exp.select()
+    return parse_timestamp(col(mapping.occurred_at, alias), mapping.timestamp_format)
+
+
+def fingerprint_aggregates(moment: exp.Expr, cutoffs: list[datetime], alias: str = ROW) -> list[exp.Expr]:
+    """(count, hash sum as text) of the rows of ``alias`` whose ``moment`` is at or before each cutoff:
+    every such row, whatever its other columns hold (a NULL customer or event name too), so that any
+    old row deleted, added or edited shows — the checks' stored counts cover those rows as well."""
+    hashed = row_hash(alias)  # the whole row: any column's change shows
+    out: list[exp.Expr] = []
     for cutoff in cutoffs:
-        keep = exp.Where(this=exp.LTE(this=occurred.copy(), expression=timestamp(cutoff)))
-        select = select.select(
-            exp.Filter(this=exp.Count(this=exp.Star()), expression=keep.copy()),
-            exp.cast(exp.Filter(this=exp.Sum(this=hashed.copy()), expression=keep.copy()), T.VARCHAR))
-    valid = [exp.Not(this=exp.Is(this=col(getattr(mapping, n), ROW), expression=exp.null())) for n in CANONICAL]
-    return select.from_(exp.alias_(relation_table(relation), ROW)).where(exp.and_(*valid))
+        keep = exp.Where(this=exp.LTE(this=moment.copy(), expression=timestamp(cutoff)))
+        out += [exp.Filter(this=exp.Count(this=exp.Star()), expression=keep.copy()),
+                exp.cast(exp.Filter(this=exp.Sum(this=hashed.copy()), expression=keep.copy()), T.VARCHAR)]
+    return out
+
+
+def fingerprint_query(journey: Journey, relation: str, cutoffs: list[datetime]) -> exp.Select:
+    """One scan of the events source: (count, hash sum) of its rows at or before each cutoff."""
+    return exp.select(*fingerprint_aggregates(occurred(journey), cutoffs)).from_(
+        exp.alias_(relation_table(relation), ROW))
+
+
+def fingerprint_key(journey: Journey, relation: str, cutoff: datetime) -> tuple:
+    """What one fingerprint depends on: the physical relation, how its moment is read, the cutoff."""
+    mapping = journey.events.columns
+    return relation, mapping.occurred_at, mapping.timestamp_format, cutoff
+
+
+def fingerprints(engine, journey: Journey, relation: str, cutoffs: list[datetime],
+                 known: dict | None = None) -> list:
+    """[count, hash, count, hash, ...] at each cutoff: from ``known`` (fingerprint_key -> (count,
+    hash), filled by the checks' scan of the same relation earlier in the build) when it has them
+    all, else from one fingerprint scan (whose values it then keeps)."""
+    keys = [fingerprint_key(journey, relation, c) for c in cutoffs]
+    if known is not None and all(k in known for k in keys):
+        return [v for k in keys for v in known[k]]
+    _, rows = engine.fetch(fingerprint_query(journey, relation, cutoffs))
+    values = list(rows[0])
+    if known is not None:
+        known.update({k: (values[2 * i], values[2 * i + 1]) for i, k in enumerate(keys)})
+    return values
 
 
 def decide(previous: JourneyState | None, checksum: str, as_of: datetime, previous_fingerprint, has_progress: bool,

@@ -14,11 +14,12 @@ from .compiler.outputs import OUTPUT_NAMES
 # The published outputs: the output registry's tables and dq_results.
 OUTPUT_TABLES: tuple[str, ...] = OUTPUT_NAMES + (DQ_TABLE,)
 # The tool's own bookkeeping tables.
-STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_output_state", "clg_builds")
+STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_output_state", "clg_builds", "clg_check_state")
 # name prefix -> what the tool uses such names for
 RESERVED_PREFIXES: tuple[tuple[str, str], ...] = (
     ("progress__", "a journey's progress model (progress__<journey>)"),
     ("__clg", "the tool's staged and temporary tables (e.g. __clg_next__<name>)"),
+    ("clg_check_ids_", "the checks' per-customer event counts (clg_check_ids_<hash>)"),
 )
 
 

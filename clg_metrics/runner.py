@@ -61,7 +61,8 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
             if not seeds_only:
                 check_id_types(run)  # the sources' id types are known now, before any journey runs
                 if run_checks:
-                    check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns))
+                    check(run, source_checks(ctx.project, ctx.as_of, ctx.selected_journeys(), run.columns),
+                          keep_state=True, full_refresh=full_refresh)
                 with run.timed("plan"):
                     plan_journeys(run, dag, later, full_refresh)
                     plan_outputs(run, dag, later, full_refresh)

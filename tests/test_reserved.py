@@ -45,11 +45,13 @@ def test_names_close_to_reserved_ones_are_free(name):
 def test_the_rule_covers_the_names_the_build_uses():
     """The prefixes and tables of the DAG, the runner and the incremental state all count as reserved."""
     from clg_metrics.checks.results import DQ_TABLE
+    from clg_metrics.checks.state import CHECK_STATE_TABLE, ids_table
     from clg_metrics.incremental import STATE_TABLE
     from clg_metrics.models import PROGRESS_PREFIX
     from clg_metrics.runner import STAGED_PREFIX
 
-    for name in (DQ_TABLE, STATE_TABLE, PROGRESS_PREFIX + "j", STAGED_PREFIX + "funnel", *OUTPUT_TABLES):
+    for name in (DQ_TABLE, STATE_TABLE, CHECK_STATE_TABLE, ids_table("events", "events.customer_id.in_customers"),
+                 PROGRESS_PREFIX + "j", STAGED_PREFIX + "funnel", *OUTPUT_TABLES):
         assert reserved_name_problem(name), name
 
 

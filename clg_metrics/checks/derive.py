@@ -46,6 +46,17 @@ class NamesOccur:
     names: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class LeafCounts:
+    """``filters_match``: for each filtered event leaf a pair of predicates over the batch's own rows
+    (the rows the journey stages, that match the leaf; those of its event names), counted in the
+    shared scan. A leaf is unexpected when the first count is 0 and the second is not; the sample
+    is those leaves' ``rows`` (kind, name, filter) with the second count, as ``query`` returns them."""
+
+    pairs: tuple[tuple[exp.Expr, exp.Expr], ...]
+    rows: tuple[tuple[str, str, str], ...]
+
+
 @dataclass
 class CheckSpec:
     """One check: a GX expectation (class name and arguments) on one relation."""
@@ -59,7 +70,7 @@ class CheckSpec:
     column: str | None = None
     query: exp.Query | None = None  # for UnexpectedRowsExpectation: reads BATCH and maybe other relations
     declared: bool = False  # written by a user under checks: (always run through GX)
-    fused: RowCount | NamesOccur | None = None  # a built-in UNEXPECTED_ROWS check the shared scan can count
+    fused: RowCount | NamesOccur | LeafCounts | None = None  # a built-in UNEXPECTED_ROWS check the shared scan counts
 
     @property
     def key(self) -> tuple:
@@ -149,7 +160,7 @@ def _source_checks(project: Project, as_of: datetime, journeys: list[str] | None
         unmatched = unmatched_filters_query(journey, columns, as_of, project.config.sql_dialect)
         if unmatched is not None:
             add(CheckSpec(f"{short}.{journey.journey}.filters_match", events, UNEXPECTED_ROWS, {}, "warn",
-                          query=unmatched))
+                          query=unmatched, fused=leaf_counts(journey, columns, as_of, project.config.sql_dialect)))
         for decl in journey.events.checks:
             add(_declared(events, decl))
         if journey.customers is not None:
@@ -220,9 +231,10 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
     return checks
 
 
-def explain_missing_events(project: Project, result, engine, physical) -> None:
+def explain_missing_events(project: Project, result, engine, physical, rows: exp.Query | None = None) -> None:
     """A failed ``<events>.<journey>.event_names_occur``: its hint names the milestones whose event
-    never occurs, with a did-you-mean from the names that do (one query over the source)."""
+    never occurs, with a did-you-mean from the names that do (one query over the source, or over
+    ``rows`` of it: the new events of an incremental check run)."""
     from ..errors import did_you_mean
 
     short, journey_name = result.check.name.split(".")[:2]
@@ -231,7 +243,8 @@ def explain_missing_events(project: Project, result, engine, physical) -> None:
         return
     journey = loaded.journey
     column = journey.events.columns.event_name
-    query = exp.select(col(column)).distinct().from_(exp.to_table(physical(journey.events.from_.lower()))).limit(5000)
+    source = rows.subquery("e") if rows is not None else exp.to_table(physical(journey.events.from_.lower()))
+    query = exp.select(col(column)).distinct().from_(source).limit(5000)
     try:
         _, rows = engine.fetch(query)
     except Exception:  # a courtesy: the warning stands without it
@@ -252,4 +265,4 @@ def explain_missing_events(project: Project, result, engine, physical) -> None:
 # --- where filters that match nothing ------------------------------------------------------------
 
 
-from .filters_match import unmatched_filters_query  # noqa: E402  (it reads BATCH from here)
+from .filters_match import leaf_counts, unmatched_filters_query  # noqa: E402  (they read BATCH from here)

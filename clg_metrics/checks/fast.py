@@ -22,7 +22,7 @@ from sqlglot import exp
 
 from ..compiler.sqlfns import col
 from ..engines import Engine
-from .derive import BATCH, UNEXPECTED_ROWS, CheckSpec, NamesOccur, RowCount
+from .derive import BATCH, UNEXPECTED_ROWS, CheckSpec, LeafCounts, NamesOccur, RowCount
 from ..errors import first_line
 from ..filters import literal
 from .gx import SAMPLE_SIZE, CheckResult, physical_query
@@ -140,17 +140,51 @@ def _row_predicate(check: CheckSpec) -> exp.Expr | None:
 
 def shares_scan(check: CheckSpec) -> bool:
     """Whether the check is counted in its relation's shared scan."""
-    return isinstance(check.fused, NamesOccur) or _row_predicate(check) is not None
+    return isinstance(check.fused, (NamesOccur, LeafCounts)) or _row_predicate(check) is not None
 
 
-def _count_where(predicate: exp.Expr) -> exp.Expr:
-    return exp.Filter(this=exp.Count(this=exp.Star()), expression=exp.Where(this=predicate))
+def _count_where(predicate: exp.Expr | None) -> exp.Expr:
+    count = exp.Count(this=exp.Star())
+    return count if predicate is None else exp.Filter(this=count, expression=exp.Where(this=predicate))
+
+
+def counted_rows(check: CheckSpec) -> list[exp.Expr | None]:
+    """The predicates whose row counts are a shared-scan check's values (None: every row): one per
+    name for ``NamesOccur``, two per leaf for ``LeafCounts``, else [unexpected] and, with
+    ``mostly``, the total (GX's: the non-NULL rows for the set expectations). A check with
+    ``known`` counts its predicate here; the rows whose value is known are taken out by the
+    caller (a join here, per-customer counts in ``checks/stateful.py``)."""
+    if isinstance(check.fused, NamesOccur):
+        return [exp.EQ(this=col(check.fused.column), expression=literal(name)) for name in check.fused.names]
+    if isinstance(check.fused, LeafCounts):
+        return [p.copy() for pair in check.fused.pairs for p in pair]
+    out: list[exp.Expr | None] = [_row_predicate(check)]
+    if check.kwargs.get("mostly") is not None:
+        column = check.kwargs["column"]
+        out.append(exp.Not(this=exp.Is(this=col(column), expression=exp.null()))
+                   if check.expectation in _NULLS_IGNORED else None)
+    return out
+
+
+def counted_result(check: CheckSpec, values: list[int], sample: Callable[[], str | None]
+                   ) -> tuple[str, int, str | None]:
+    """(status, unexpected count, sample) of a shared-scan check from its ``counted_rows`` counts;
+    ``sample()`` fetches the sample of a row-counting check that found something."""
+    if isinstance(check.fused, NamesOccur):
+        missing = [[name] for name, n in zip(check.fused.names, values) if not n]
+        return ("fail" if missing else "pass"), len(missing), json.dumps(missing[:SAMPLE_SIZE]) if missing else None
+    if isinstance(check.fused, LeafCounts):
+        unmatched = [[*row, values[2 * i + 1]] for i, row in enumerate(check.fused.rows)
+                     if values[2 * i] == 0 and values[2 * i + 1] > 0]
+        return ("fail" if unmatched else "pass"), len(unmatched), json.dumps(unmatched[:SAMPLE_SIZE]) if unmatched else None
+    count = int(values[0])
+    total = int(values[1]) if len(values) > 1 else None
+    return ("pass" if _passes(check, count, total) else "fail"), count, sample() if count else None
 
 
 def shared_scan(checks: list[CheckSpec]) -> tuple[exp.Select, list[list[int]]]:
     """One SELECT over the batch computing every check's counts, and for each check the positions
-    of its values in the row: [unexpected, total] (total only with ``mostly``), or one count per
-    name for ``NamesOccur``."""
+    of its ``counted_rows`` values in the row."""
     values: list[exp.Expr] = []
     joins: dict[tuple[str, str, str], str] = {}
     positions: list[list[int]] = []
@@ -160,20 +194,11 @@ def shared_scan(checks: list[CheckSpec]) -> tuple[exp.Select, list[list[int]]]:
         return len(values) - 1
 
     for check in checks:
-        if isinstance(check.fused, NamesOccur):
-            positions.append([add(_count_where(exp.EQ(this=col(check.fused.column), expression=literal(name))))
-                              for name in check.fused.names])
-            continue
-        predicate = _row_predicate(check)
+        predicates = counted_rows(check)
         if isinstance(check.fused, RowCount) and check.fused.known is not None:
             alias = joins.setdefault(check.fused.known, f"__clg_known_{len(joins)}")
-            predicate = exp.and_(predicate, exp.Is(this=col(KNOWN_KEY, alias), expression=exp.null()))
-        mine = [add(_count_where(predicate))]
-        if check.kwargs.get("mostly") is not None:
-            total = exp.Count(this=col(check.kwargs["column"])) if check.expectation in _NULLS_IGNORED \
-                else exp.Count(this=exp.Star())
-            mine.append(add(total))
-        positions.append(mine)
+            predicates[0] = exp.and_(predicates[0], exp.Is(this=col(KNOWN_KEY, alias), expression=exp.null()))
+        positions.append([add(_count_where(p)) for p in predicates])
     select = exp.select(*values).from_(exp.to_table(BATCH))
     for (relation, column, batch_column), alias in joins.items():
         known = (exp.select(exp.alias_(col(column), KNOWN_KEY)).distinct().from_(exp.to_table(relation))
@@ -183,12 +208,18 @@ def shared_scan(checks: list[CheckSpec]) -> tuple[exp.Select, list[list[int]]]:
     return select, positions
 
 
+def fetch_sample(engine: Engine, check: CheckSpec, physical: Callable[[str], str], batch: str | exp.Expr,
+                 limit: int = SAMPLE_SIZE) -> list:
+    """Up to ``limit`` of the check's unexpected rows in ``batch`` (a table, or a subquery of the
+    rows to look in): one value per row for a column check, the row for UNEXPECTED_ROWS."""
+    sample_query = exp.select("*").from_(_unexpected_rows(check).subquery("u")).limit(limit)
+    _, found = engine.fetch(physical_query(_probe(check, sample_query), physical, batch))
+    return [r[0] if len(r) == 1 and check.expectation != UNEXPECTED_ROWS else list(r) for r in found]
+
+
 def _sample(engine: Engine, check: CheckSpec, physical: Callable[[str], str], table: str) -> str:
     """Up to SAMPLE_SIZE of the check's unexpected rows (a second query, for failing checks only)."""
-    sample_query = exp.select("*").from_(_unexpected_rows(check).subquery("u")).limit(SAMPLE_SIZE)
-    _, found = engine.fetch(physical_query(_probe(check, sample_query), physical, table))
-    values = [r[0] if len(r) == 1 and check.expectation != UNEXPECTED_ROWS else list(r) for r in found]
-    return json.dumps(values, default=str)
+    return json.dumps(fetch_sample(engine, check, physical, table), default=str)
 
 
 def _run_shared(engine: Engine, checks: list[CheckSpec], physical: Callable[[str], str]) -> list[CheckResult] | None:
@@ -207,16 +238,9 @@ def _run_shared(engine: Engine, checks: list[CheckSpec], physical: Callable[[str
     for check, where in zip(checks, positions):
         started = time.perf_counter()
         try:
-            if isinstance(check.fused, NamesOccur):
-                missing = [[name] for name, i in zip(check.fused.names, where) if not row[i]]
-                count, total = len(missing), None
-                sample = json.dumps(missing[:SAMPLE_SIZE]) if missing else None
-            else:
-                count = int(row[where[0]])
-                total = int(row[where[1]]) if len(where) > 1 else None
-                sample = _sample(engine, check, physical, table) if count else None
-            results.append(CheckResult(check, "pass" if _passes(check, count, total) else "fail", count, sample,
-                                       share + time.perf_counter() - started))
+            status, count, sample = counted_result(check, [int(row[i] or 0) for i in where],
+                                                   lambda: _sample(engine, check, physical, table))
+            results.append(CheckResult(check, status, count, sample, share + time.perf_counter() - started))
         except Exception as exc:  # the sample query could not run
             results.append(CheckResult(check, "error", None, json.dumps([first_line(exc, 300)]),
                                        share + time.perf_counter() - started))

@@ -86,10 +86,39 @@ def unmatched_filters_query(journey, columns, as_of: datetime, sql_dialect: str)
             .from_(counts.subquery("c")).join(values, join_type="CROSS").where(unmatched))
 
 
-def explain_unmatched_filters(project: Project, result, engine, physical, as_of: datetime) -> None:
+def leaf_counts(journey, columns, as_of: datetime, sql_dialect: str):
+    """The same counts as ``unmatched_filters_query``, as predicates over the source's own rows
+    (``derive.LeafCounts``) so that the shared scan counts them with the other checks: the staged
+    columns ``customer_id``, ``event_name``, ``occurred_at`` become the source expressions they
+    stage, and the staging's own conditions (no NULL, at or before ``as_of``) join each predicate."""
+    from .derive import LeafCounts
+
+    if not _filtered_leaves(journey):
+        return None
+    try:
+        source, leaves, predicates, staged = _staged_source(journey, columns, as_of, sql_dialect)
+    except CompileError:
+        return None
+    staged_as = {p.alias: p.this for p in staged.expressions if isinstance(p, exp.Alias)}
+    kept = staged.args["where"].this
+
+    def raw(predicate: exp.Expr) -> exp.Expr:
+        def swap(node):
+            if isinstance(node, exp.Column) and not node.table and node.name in staged_as:
+                return staged_as[node.name].copy()
+            return node
+        return exp.and_(kept.copy(), exp.Paren(this=predicate.transform(swap, copy=True)))
+
+    return LeafCounts(tuple((raw(m), raw(e)) for m, e in predicates),
+                      tuple((kind, name, _filter_text(node.where)) for kind, name, node in leaves))
+
+
+def explain_unmatched_filters(project: Project, result, engine, physical, as_of: datetime,
+                              rows: exp.Query | None = None) -> None:
     """A failed ``<events>.<journey>.filters_match``: its hint says, per leaf, which key the filter
     reads that no event of its names has (did you mean a column or property key that occurs?),
-    or which values that key does hold (did you mean one?). One query, over those events only."""
+    or which values that key does hold (did you mean one?). One query, over those events only (of
+    ``rows``, the new events, in an incremental check run)."""
     from ..errors import did_you_mean
 
     journey_name = result.check.name.split(".")[-2]
@@ -106,7 +135,7 @@ def explain_unmatched_filters(project: Project, result, engine, physical, as_of:
         if not picked:
             return
         read = [k for k in source.used if k not in ("customer_id", "event_name", "occurred_at")]
-        staged.from_(exp.to_table(relation), copy=False)
+        staged.from_(rows.subquery("e") if rows is not None else exp.to_table(relation), copy=False)
         query = (exp.select(col("event_name"), *[exp.cast(col(k), exp.DataType.Type.VARCHAR) for k in read])
                  .from_(staged.subquery("ev")).where(exp.or_(*[predicates[i][1].copy() for i, _ in picked]))
                  .distinct().limit(2000))

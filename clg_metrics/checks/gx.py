@@ -70,11 +70,14 @@ def render_query(check: CheckSpec, dialect: str, physical: Callable[[str], str],
     return sql.replace(BATCH, "{batch}") if batch is None else sql
 
 
-def physical_query(check: CheckSpec, physical: Callable[[str], str], batch: str | exp.Table | None) -> exp.Query:
-    """The check's query with project relations replaced by physical tables, the batch by ``batch``."""
+def physical_query(check: CheckSpec, physical: Callable[[str], str], batch: str | exp.Expr | None) -> exp.Query:
+    """The check's query with project relations replaced by physical tables, the batch by ``batch``
+    (a table name or table, or a query: then the rows it selects, e.g. only the new events)."""
     def swap(node):
         if isinstance(node, exp.Table) and node.name and node.name != BATCH:
             table = exp.to_table(physical(".".join(p for p in (node.db, node.name) if p).lower()))
+        elif isinstance(node, exp.Table) and node.name == BATCH and isinstance(batch, exp.Query):
+            return batch.subquery(node.alias or "clg_batch", copy=True)
         elif isinstance(node, exp.Table) and node.name == BATCH and batch is not None:
             table = exp.to_table(batch.copy() if isinstance(batch, exp.Table) else batch)
         else:

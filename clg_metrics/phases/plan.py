@@ -10,7 +10,7 @@ from ..compiler.journey import Incremental, progress_columns
 from ..compiler.sqlfns import col, parse_timestamp, timestamp
 from ..context import Context
 from ..engines import Engine
-from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprint_query
+from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints
 from ..models import OUTPUTS, Dag, Model, progress_model_name
 from .run import BuildRun
 
@@ -100,8 +100,8 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         journey = ctx.project.journey(model.journey).journey
         state = previous.get(journey.journey)
         cutoffs = [cutoff] + ([state.cutoff] if state else [])
-        _, rows = engine.fetch(fingerprint_query(journey, run.physical(journey.events.from_.lower()), cutoffs))
-        values = rows[0]
+        # the checks' scan of the events, if they ran, computed these already (checks/stateful.py)
+        values = fingerprints(engine, journey, run.physical(journey.events.from_.lower()), cutoffs, run.fingerprints)
         fresh = (int(values[0]), str(values[1] or "0"))
         old = (int(values[2]), str(values[3] or "0")) if state else None
         checksum = dag.checksum(model.name)

@@ -14,6 +14,7 @@ from sqlglot import exp
 
 from ..builds import BUILDS_TABLE, builds_query
 from ..checks.results import DQ_TABLE, dq_rows_query
+from ..checks.state import stage_check_state
 from ..compiler.outputs import OUTPUT_NAMES
 from ..deltas import OUTPUT_STATE_TABLE, output_state_query
 from ..engines.base import Served
@@ -37,7 +38,7 @@ def _stage_dq_results(run: BuildRun) -> bool:
 def abort(run: BuildRun) -> None:
     """Drop what this run staged, but still record its check results (and the failed build)."""
     run.engine.drop(run.staged())
-    run.built, run.scratch, run.deltas = [], [], {}
+    run.built, run.scratch, run.deltas, run.check_state = [], [], {}, None
     if run.report.checks:
         publish(run, include_models=False, status="failed")
 
@@ -83,7 +84,7 @@ def served_tables(run: BuildRun) -> list[str]:
 
 def publish(run: BuildRun, include_models: bool, status: str = "success") -> None:
     """Publish in one engine transaction: the staged models (with include_models) and output
-    deltas, clg_state, clg_output_state, dq_results (the previous rows plus this run's checks) and
+    deltas, clg_state, clg_output_state, clg_check_state, dq_results (the previous rows plus this run's checks) and
     clg_builds (this run's row); then serve the outputs to readers."""
     with run.timed("publish"):
         published = lambda name: f"{run.engine.schema}.{name}" if "." not in name else name  # noqa: E731
@@ -95,6 +96,8 @@ def publish(run: BuildRun, include_models: bool, status: str = "success") -> Non
         if include_models and run.states:
             _stage_state(run)
             renames.append((STAGED_PREFIX + STATE_TABLE, STATE_TABLE))
+        if include_models and run.check_state is not None:
+            renames += stage_check_state(run, STAGED_PREFIX)
         if include_models and run.outputs_built:
             _stage_output_state(run)
             renames.append((STAGED_PREFIX + OUTPUT_STATE_TABLE, OUTPUT_STATE_TABLE))

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..context import Context
     from ..deltas import OutputState, TableDelta
     from ..engines import Engine
+    from ..checks.state import CheckStateUpdate
     from ..incremental import JourneyState
     from ..models import Model
     from .deltas import DeltaPlan
@@ -63,6 +64,8 @@ class BuildRun:
     touched: dict[str, int] | None = None  # journey -> touched customers, once staged
     deltas: dict[str, TableDelta] = field(default_factory=dict)
     scratch: list[str] = field(default_factory=list)  # staged tables that are not a model's twin
+    fingerprints: dict = field(default_factory=dict)  # incremental.fingerprint_key -> (count, hash), once per build
+    check_state: CheckStateUpdate | None = None  # clg_check_state rows and tables to publish (checks/state.py)
     command: str = "build"  # build | test: what clg_builds records
     started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(tzinfo=None))
     run_id: str = ""  # the build id of clg_builds and dq_results: the start time, to the microsecond
@@ -99,7 +102,9 @@ class BuildRun:
 
     def staged(self) -> list[str]:
         """Everything this run staged, to drop on a failure."""
-        return [STAGED_PREFIX + n for n in self.built] + self.scratch
+        from ..checks.state import staged_tables
+
+        return [STAGED_PREFIX + n for n in self.built] + self.scratch + staged_tables(self, STAGED_PREFIX)
 
     def columns(self, relation: str) -> list[str] | None:
         return self.engine.columns(self.physical(relation))
