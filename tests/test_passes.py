@@ -120,7 +120,7 @@ def test_a_build_in_passes_equals_one_pass(tmp_path):
         con.execute(f"ATTACH '{three / 'target' / 'clg.duckdb'}' AS three (READ_ONLY)")
         tables = [r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
                                             "WHERE table_catalog = 'clg' AND table_schema = 'main'").fetchall()]
-        for table in set(tables) - {"clg_builds", "dq_results", "clg_state"}:
+        for table in [t for t in tables if not t.startswith("clg_") and t != "dq_results"]:  # not bookkeeping
             for a, b in (("main", "three.main"), ("three.main", "main")):
                 differing = con.execute(f'SELECT count(*) FROM (SELECT * FROM {a}."{table}" '
                                         f'EXCEPT ALL SELECT * FROM {b}."{table}")').fetchone()[0]
