@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlglot import exp
 
 from ..compiler.journey import Incremental, progress_columns
-from ..compiler.sqlfns import col, parse_timestamp, timestamp
+from ..compiler.sqlfns import col
 from ..context import Context
 from ..engines import Engine
 from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints
@@ -51,25 +51,22 @@ def previous_states(engine: Engine) -> dict[str, JourneyState]:
     return {r[0]: JourneyState(*r) for r in rows}
 
 
-def estimated_customers(run: BuildRun, journey, model_name: str, incremental: Incremental | None) -> int:
-    """About how many customers a journey's progress query aggregates, from cheap queries: for an
-    incremental build those with events after the cutoff; else the larger of the previous progress
-    table's rows and the customers source's, or (neither known) the distinct ids of the events."""
+def estimated_customers(run: BuildRun, journey, model_name: str) -> int:
+    """About how many customers a journey's progress query aggregates, from cheap queries: the
+    larger of the previous progress table's rows and the customers source's, or (neither known)
+    the distinct ids of the events. An incremental build recomputes fewer, but as many passes as
+    a full build keep its memory bounded whichever customers the new events touch (and it reads
+    no events to find out: its checks and plan read only the new ones)."""
     engine = run.engine
-    events = exp.to_table(run.physical(journey.events.from_.lower()))
-    customer_id = col(journey.events.columns.customer_id)
-    distinct = exp.select(exp.func("approx_count_distinct", customer_id)).from_(events)
-    if incremental is not None:
-        occurred = parse_timestamp(col(journey.events.columns.occurred_at), journey.events.columns.timestamp_format)
-        _, rows = engine.fetch(distinct.where(exp.GT(this=occurred, expression=timestamp(incremental.since))))
-        return int(rows[0][0] or 0)
     known = [engine.row_count(model_name)] if model_name in engine.tables() else []
     if journey.customers is not None:
         _, rows = engine.fetch(exp.select(exp.Count(this=exp.Star())).from_(
             exp.to_table(run.physical(journey.customers.from_.lower()))))
         known.append(int(rows[0][0]))
     if not known:
-        _, rows = engine.fetch(distinct)
+        events = exp.to_table(run.physical(journey.events.from_.lower()))
+        _, rows = engine.fetch(exp.select(exp.func("approx_count_distinct", col(journey.events.columns.customer_id)))
+                               .from_(events))
         known.append(int(rows[0][0] or 0))
     return max(known)
 
@@ -108,7 +105,7 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey, model.columns),
                       full_refresh or not config.enabled)
         incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff) if mode == "incremental" else None
-        passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name, incremental))
+        passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name))
         if incremental is not None or passes > 1:
             models[index] = dag.recompile(journey.journey, incremental, passes,
                                           passes > 1 and integer_ids(run, journey))
