@@ -68,6 +68,8 @@ class Run:
     stdout: str
     inner: float | None = None  # the seconds the child reports for its own work
     models: dict[str, float] | None = None  # a build's seconds per model (run_results.json)
+    phases: dict[str, float] | None = None  # ... and of what is not a model (compile, plan, publish, serve)
+    messages: dict[str, str | None] | None = None  # ... what each model said (incremental, delta: ...)
 
 
 TIME = Path("/usr/bin/time")  # GNU time: the peak RSS of exactly its child
@@ -127,6 +129,18 @@ def remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def read_results(run: Run, path: Path) -> None:
+    """A build's own figures from its run_results.json: elapsed time, seconds per model and phase."""
+    if run.returncode != 0 or not path.exists():
+        return
+    results = json.loads(path.read_text())
+    run.inner = results.get("elapsed_time")
+    run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+    run.messages = {r["name"]: r.get("message") for r in results.get("results", [])}
+    run.phases = dict(results.get("phases") or {}, **({"serving: " + results["serving"]: 0.0}
+                                                      if results.get("serving") else {}))
+
+
 # -- the contenders ---------------------------------------------------------------------------------
 @dataclass
 class Contender:
@@ -168,11 +182,7 @@ class Bench:
         env.pop("CLG_PROFILES_DIR", None)
         run = run_child(clg_command() + ["build", "--project-dir", str(project), "--as-of", AS_OF, *extra],
                         env=env, timeout=self.args.timeout)
-        results_file = project / "target" / "run_results.json"
-        if run.returncode == 0 and results_file.exists():
-            results = json.loads(results_file.read_text())
-            run.inner = results.get("elapsed_time")
-            run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+        read_results(run, project / "target" / "run_results.json")
         return run
 
     def build(self) -> Run:
@@ -205,14 +215,10 @@ class Bench:
             return first
         run = run_child(clg_command() + ["build", "--project-dir", str(self.project), "--skip-checks",
                                          "--as-of", AS_OF], env=env, timeout=self.args.timeout)
-        results_file = self.project / "target" / "run_results.json"
-        if run.returncode == 0 and results_file.exists():
-            results = json.loads(results_file.read_text())
-            run.inner = results.get("elapsed_time")
-            run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
-            modes = {r["name"]: r.get("message") for r in results.get("results", []) if r.get("kind") == "journey"}
-            if any(m != "incremental" for m in modes.values()):
-                print(f"  warning: the incremental contender rebuilt in full: {modes}")
+        read_results(run, self.project / "target" / "run_results.json")
+        modes = {n: m for n, m in (run.messages or {}).items() if n.startswith("progress__")}
+        if any(m != "incremental" for m in modes.values()):
+            print(f"  warning: the incremental contender rebuilt in full: {modes}")
         return run
 
     def reference(self) -> Run:
@@ -305,23 +311,42 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         for m, sec in per_model.items():
             print(f"  {m:36} {sec:7.2f}s")
         print(f"  {'(sum of models)':36} {in_models:7.2f}s")
-        print(f"  {'(rest of the wall time: start-up,':36} {contenders[name].median() - in_models:7.2f}s"
-              "   imports, compile, checks, publish, close)")
+        phases = {p: statistics.median(r.phases[p] for r in runs if r.phases and p in r.phases)
+                  for p in (runs[-1].phases or {}) if not p.startswith("serving: ")}
+        for phase, sec in phases.items():
+            print(f"  {'(' + phase + ')':36} {sec:7.2f}s")
+        print(f"  {'(rest of the wall time: start-up,':36} {contenders[name].median() - in_models - sum(phases.values()):7.2f}s"
+              "   imports, checks, close)")
+        said = {m: v for m, v in (runs[-1].messages or {}).items() if v}
+        if said:
+            print("  last round's models said: " + "; ".join(f"{m}: {v}" for m, v in said.items()))
+        serving = [p for r in runs for p in (r.phases or {}) if p.startswith("serving: ")]
+        if serving:
+            print("  serving file made by: " + ", ".join(p.removeprefix("serving: ") for p in serving))
 
     ok = True
     diffs = {}
     for name, path in (("build", bench.build_db), ("build_skip_checks", bench.build_nc_db),
-                       ("build_core", bench.core_db)):
+                       ("build_core", bench.core_db), ("incremental", bench.scratch / "incremental.duckdb")):
         if name in contenders and "reference" in contenders:
             print(f"\n-- {name} vs reference --")
             diffs[name] = compare(path, bench.ref_db)
             ok &= diffs[name]["milestone_status_differing_rows"] == 0
+    if "incremental" in contenders and "build_skip_checks" in contenders:
+        print("\n-- incremental vs build_skip_checks (a full build of the same data), every output --")
+        diffs["incremental_vs_full"] = compare_outputs(bench.scratch / "incremental.duckdb", bench.build_nc_db)
+        print("-- the incremental build's serving file vs the full build --")
+        diffs["incremental_serving_vs_full"] = compare_outputs(bench.scratch / "incremental_serving.duckdb",
+                                                               bench.build_nc_db)
+        ok &= not any(diffs["incremental_vs_full"].values()) and not any(diffs["incremental_serving_vs_full"].values())
     result = {
         "events": args.events, "rounds": args.rounds, "memory_limit": args.memory_limit,
         "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
                                 "in_process": [r.inner for r in c.runs],
                                 "rss_mb": [round(r.rss_mb, 1) for r in c.runs],
                                 "models": [r.models for r in c.runs] if c.runs[0].models else None,
+                                "phases": [r.phases for r in c.runs] if c.runs[0].phases else None,
+                                "messages": c.runs[-1].messages,
                                 "median_wall": round(c.median(), 3), "peak_rss_mb": round(c.peak_rss(), 1)}
                        for c in contenders.values()},
         "ratios_wall": {k: round(v, 3) for k, v in ratios.items()},
@@ -329,12 +354,31 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         "equality": diffs,
     }
     if not args.keep:
-        for path in (bench.build_db, bench.build_nc_db, bench.core_db, bench.ref_db):
+        for path in (bench.build_db, bench.build_nc_db, bench.core_db, bench.ref_db, bench.scratch / "incremental.duckdb"):
             remove_db(path)
     return result, ok
 
 
 # -- equality with the reference --------------------------------------------------------------------
+def compare_outputs(db: Path, other_db: Path) -> dict[str, int]:
+    """Rows of each output table in one build and not the other (EXCEPT ALL, both ways)."""
+    import duckdb
+
+    sys.path.insert(0, str(HERE.parent))
+    from clg_metrics.compiler.outputs import OUTPUT_NAMES
+
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(f"ATTACH '{str(other_db).replace(chr(39), chr(39) * 2)}' AS other (READ_ONLY)")
+    differing = {}
+    for table in OUTPUT_NAMES:
+        mine, theirs = f'main."{table}"', f'other.main."{table}"'
+        differing[table] = sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})")
+                               .fetchone()[0] for a, b in ((mine, theirs), (theirs, mine)))
+    con.close()
+    print("rows differing: " + ", ".join(f"{t} {n:,}" for t, n in differing.items()))
+    return differing
+
+
 def compare(build_db: Path, ref_db: Path) -> dict:
     import duckdb
 
