@@ -42,6 +42,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -70,6 +71,8 @@ class Run:
     models: dict[str, float] | None = None  # a build's seconds per model (run_results.json)
     check_seconds: float | None = None  # a build's checks, summed (run_results.json)
     cpu: float | None = None  # user + system seconds of the child (steadier than wall on a shared machine)
+    phases: dict[str, float] | None = None  # ... and of what is not a model (compile, plan, publish, serve)
+    messages: dict[str, str | None] | None = None  # ... what each model said (incremental, delta: ...)
 
 
 TIME = Path("/usr/bin/time")  # GNU time: the peak RSS of exactly its child
@@ -129,6 +132,19 @@ def remove_db(path: Path) -> None:
         p.unlink(missing_ok=True)
 
 
+def read_results(run: Run, path: Path) -> None:
+    """A build's own figures from its run_results.json: elapsed time, seconds per model and phase."""
+    if run.returncode != 0 or not path.exists():
+        return
+    results = json.loads(path.read_text())
+    run.inner = results.get("elapsed_time")
+    run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
+    run.messages = {r["name"]: r.get("message") for r in results.get("results", [])}
+    run.check_seconds = sum(c.get("seconds") or 0 for c in results.get("checks", []))
+    run.phases = dict(results.get("phases") or {}, **({"serving: " + results["serving"]: 0.0}
+                                                      if results.get("serving") else {}))
+
+
 # -- the contenders ---------------------------------------------------------------------------------
 @dataclass
 class Contender:
@@ -150,7 +166,7 @@ class Bench:
         self.build_db = scratch / "build.duckdb"
         self.build_nc_db = scratch / "build_skip_checks.duckdb"
         self.ref_db = scratch / "reference.duckdb"
-        self.cut = None  # the moment 99% of the events are older than (the incremental contender)
+        self.cut = None  # the event_id of the 99th percentile (the incremental contender appends the rest)
         shutil.rmtree(self.project, ignore_errors=True)
         shutil.copytree(PROJECT, self.project, ignore=shutil.ignore_patterns("target"))
         # The same project building SPEC section 3's outputs only (`outputs:` in clg_project.yml):
@@ -170,12 +186,7 @@ class Bench:
         env.pop("CLG_PROFILES_DIR", None)
         run = run_child(clg_command() + ["build", "--project-dir", str(project), "--as-of", AS_OF, *extra],
                         env=env, timeout=self.args.timeout)
-        results_file = project / "target" / "run_results.json"
-        if run.returncode == 0 and results_file.exists():
-            results = json.loads(results_file.read_text())
-            run.inner = results.get("elapsed_time")
-            run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
-            run.check_seconds = sum(c.get("seconds") or 0 for c in results.get("checks", []))
+        read_results(run, project / "target" / "run_results.json")
         return run
 
     def build(self) -> Run:
@@ -189,36 +200,43 @@ class Bench:
         return self._build(self.core_db, ["--skip-checks"], self.core_project)
 
     def incremental(self, checks: bool = False) -> Run:
-        """1% new events: a full build as of the 99th percentile of event time (not timed), then
-        the timed build as of AS_OF, which recomputes only customers with events since then.
-        With ``checks`` both builds run the built-in checks (the second from the first's state)."""
-        if self.cut is None:
-            import duckdb
+        """1% new events, an hour later: a full build (not timed) on a copy of the data without the
+        last 1% of the events (``event_id`` is their position in time order), as of an hour before
+        AS_OF; then those events appended (not timed) and the timed build as of AS_OF. With
+        ``checks`` both builds run the built-in checks (the second from the first's state).
 
+        (The last 1% by event id, not by time: 6.7% of the generated events sit at the last
+        microsecond of the year, so a cut at the 99th percentile of time appended nothing.)"""
+        import duckdb
+
+        if self.cut is None:
             con = duckdb.connect(str(self.db), read_only=True)
-            self.cut = con.execute("SELECT quantile_disc(occurred_at, 0.99) FROM events").fetchone()[0]
+            self.cut = con.execute("SELECT quantile_disc(event_id, 0.99) FROM events").fetchone()[0]
             con.close()
         db = self.scratch / "incremental.duckdb"
         remove_db(db)
         shutil.copyfile(self.db, db)
+        con = duckdb.connect(str(db))
+        con.execute("DELETE FROM events WHERE event_id > ?", [self.cut])
+        con.close()
         env = dict(os.environ, CLG_BENCH_DB=str(db), CLG_BENCH_MEMORY_LIMIT=self.args.memory_limit)
         env.pop("CLG_PROFILES_DIR", None)
         skip = [] if checks else ["--skip-checks"]
+        before = (datetime.fromisoformat(AS_OF) - timedelta(hours=1)).isoformat()
         first = run_child(clg_command() + ["build", "--project-dir", str(self.project), *skip,
-                                           "--as-of", self.cut.isoformat()], env=env, timeout=self.args.timeout)
+                                           "--as-of", before], env=env, timeout=self.args.timeout)
         if first.returncode != 0:
             return first
+        con = duckdb.connect(str(db))
+        con.execute(f"ATTACH '{str(self.db).replace(chr(39), chr(39) * 2)}' AS source (READ_ONLY)")
+        con.execute("INSERT INTO events SELECT * FROM source.events WHERE event_id > ?", [self.cut])
+        con.close()
         run = run_child(clg_command() + ["build", "--project-dir", str(self.project), *skip,
                                          "--as-of", AS_OF], env=env, timeout=self.args.timeout)
-        results_file = self.project / "target" / "run_results.json"
-        if run.returncode == 0 and results_file.exists():
-            results = json.loads(results_file.read_text())
-            run.inner = results.get("elapsed_time")
-            run.models = {r["name"]: r.get("seconds") for r in results.get("results", [])}
-            run.check_seconds = sum(c.get("seconds") or 0 for c in results.get("checks", []))
-            modes = {r["name"]: r.get("message") for r in results.get("results", []) if r.get("kind") == "journey"}
-            if any(m != "incremental" for m in modes.values()):
-                print(f"  warning: the incremental contender rebuilt in full: {modes}")
+        read_results(run, self.project / "target" / "run_results.json")
+        modes = {n: m for n, m in (run.messages or {}).items() if n.startswith("progress__")}
+        if any(not (m or "").startswith("incremental") for m in modes.values()):
+            print(f"  warning: the incremental contender rebuilt in full: {modes}")
         return run
 
     def incremental_checks(self) -> Run:
@@ -333,17 +351,34 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         for m, sec in per_model.items():
             print(f"  {m:36} {sec:7.2f}s")
         print(f"  {'(sum of models)':36} {in_models:7.2f}s")
-        print(f"  {'(rest of the wall time: start-up,':36} {contenders[name].median() - in_models:7.2f}s"
-              "   imports, compile, checks, publish, close)")
+        phases = {p: statistics.median(r.phases[p] for r in runs if r.phases and p in r.phases)
+                  for p in (runs[-1].phases or {}) if not p.startswith("serving: ")}
+        for phase, sec in phases.items():
+            print(f"  {'(' + phase + ')':36} {sec:7.2f}s")
+        print(f"  {'(rest of the wall time: start-up,':36} {contenders[name].median() - in_models - sum(phases.values()):7.2f}s"
+              "   imports, checks, close)")
+        said = {m: v for m, v in (runs[-1].messages or {}).items() if v}
+        if said:
+            print("  last round's models said: " + "; ".join(f"{m}: {v}" for m, v in said.items()))
+        serving = [p for r in runs for p in (r.phases or {}) if p.startswith("serving: ")]
+        if serving:
+            print("  serving file made by: " + ", ".join(p.removeprefix("serving: ") for p in serving))
 
     ok = True
     diffs = {}
     for name, path in (("build", bench.build_db), ("build_skip_checks", bench.build_nc_db),
-                       ("build_core", bench.core_db)):
+                       ("build_core", bench.core_db), ("incremental", bench.scratch / "incremental.duckdb")):
         if name in contenders and "reference" in contenders:
             print(f"\n-- {name} vs reference --")
             diffs[name] = compare(path, bench.ref_db)
             ok &= diffs[name]["milestone_status_differing_rows"] == 0
+    if "incremental" in contenders and "build_skip_checks" in contenders:
+        print("\n-- incremental vs build_skip_checks (a full build of the same data), every output --")
+        diffs["incremental_vs_full"] = compare_outputs(bench.scratch / "incremental.duckdb", bench.build_nc_db)
+        print("-- the incremental build's serving file vs the full build --")
+        diffs["incremental_serving_vs_full"] = compare_outputs(bench.scratch / "incremental_serving.duckdb",
+                                                               bench.build_nc_db)
+        ok &= not any(diffs["incremental_vs_full"].values()) and not any(diffs["incremental_serving_vs_full"].values())
     result = {
         "events": args.events, "rounds": args.rounds, "memory_limit": args.memory_limit,
         "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
@@ -352,6 +387,8 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
                                 "cpu": [round(r.cpu, 3) if r.cpu is not None else None for r in c.runs],
                                 "check_seconds": [r.check_seconds for r in c.runs],
                                 "models": [r.models for r in c.runs] if c.runs[0].models else None,
+                                "phases": [r.phases for r in c.runs] if c.runs[0].phases else None,
+                                "messages": c.runs[-1].messages,
                                 "median_wall": round(c.median(), 3), "peak_rss_mb": round(c.peak_rss(), 1)}
                        for c in contenders.values()},
         "ratios_wall": {k: round(v, 3) for k, v in ratios.items()},
@@ -359,12 +396,31 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         "equality": diffs,
     }
     if not args.keep:
-        for path in (bench.build_db, bench.build_nc_db, bench.core_db, bench.ref_db):
+        for path in (bench.build_db, bench.build_nc_db, bench.core_db, bench.ref_db, bench.scratch / "incremental.duckdb"):
             remove_db(path)
     return result, ok
 
 
 # -- equality with the reference --------------------------------------------------------------------
+def compare_outputs(db: Path, other_db: Path) -> dict[str, int]:
+    """Rows of each output table in one build and not the other (EXCEPT ALL, both ways)."""
+    import duckdb
+
+    sys.path.insert(0, str(HERE.parent))
+    from clg_metrics.compiler.outputs import OUTPUT_NAMES
+
+    con = duckdb.connect(str(db), read_only=True)
+    con.execute(f"ATTACH '{str(other_db).replace(chr(39), chr(39) * 2)}' AS other (READ_ONLY)")
+    differing = {}
+    for table in OUTPUT_NAMES:
+        mine, theirs = f'main."{table}"', f'other.main."{table}"'
+        differing[table] = sum(con.execute(f"SELECT count(*) FROM (SELECT * FROM {a} EXCEPT ALL SELECT * FROM {b})")
+                               .fetchone()[0] for a, b in ((mine, theirs), (theirs, mine)))
+    con.close()
+    print("rows differing: " + ", ".join(f"{t} {n:,}" for t, n in differing.items()))
+    return differing
+
+
 def compare(build_db: Path, ref_db: Path) -> dict:
     import duckdb
 

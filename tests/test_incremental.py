@@ -309,3 +309,27 @@ def test_an_event_of_one_customer_replaces_only_that_customers_rows(project, tmp
     assert tables(project) == before
     assert duckdb_tables(project / "target" / "test_serving.duckdb", OUTPUT_NAMES) == served
     assert not [t for t in warehouse_tables(project) if t.startswith("__clg")]
+
+
+def test_a_serving_file_behind_the_warehouse_is_written_whole(project):
+    """A build killed after its publish committed but before the serving file was swapped leaves
+    that file a build behind: the next build must not apply its delta to it, but write it whole."""
+    events = random_events(random.Random(6), 80, START, 30)
+    write_events(project, events)
+    write_customers(project, [(c, START + timedelta(days=c)) for c in range(1, 13)])
+    as_of = START + timedelta(days=30)
+    serving = project / "target" / "test_serving.duckdb"
+    run(project, as_of)
+    behind = serving.read_bytes()
+    for customer in (4, 7):
+        events.append((customer, "c", as_of - timedelta(hours=customer), "x"))
+        write_events(project, events)
+        run(project, as_of)
+        assert json.loads((project / "target" / "run_results.json").read_text())["serving"] == "copy"
+    serving.write_bytes(behind)  # as if the last build had died before its swap: two builds behind
+    events.append((9, "a", as_of - timedelta(hours=3), "y"))
+    write_events(project, events)
+    assert run(project, as_of) == "incremental" and results(project)["milestone_status"].startswith("delta")
+    assert json.loads((project / "target" / "run_results.json").read_text())["serving"] == "full"
+    warehouse = tables(project)
+    assert duckdb_tables(serving, OUTPUT_NAMES) == {t: warehouse[t] for t in OUTPUT_NAMES}

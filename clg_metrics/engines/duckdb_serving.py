@@ -127,8 +127,8 @@ def write_serving(con: Any, schema: str, tables: list[str], serving: Path, build
     attach = exp.Attach(this=exp.alias_(exp.Literal.string(str(fresh)), alias))
     con.execute(attach.sql("duckdb"))
     try:
-        if how == "copy" and _served_build(con, schema) != changes.previous_build:
-            how = "full"  # it holds an older build: start over from an empty file
+        if how == "copy" and (_served_build(con, schema) != changes.previous_build or _mostly_free(con)):
+            how = "full"  # it holds an older build, or more free space than data: start over, empty
             con.execute(exp.Detach(this=alias).sql("duckdb"))
             fresh.unlink()
             con.execute(attach.sql("duckdb"))
@@ -186,6 +186,15 @@ def _served_build(con: Any, schema: str) -> str | None:
         return None
     query = exp.select(exp.Max(this=exp.column("build_id", quoted=True))).from_(_served(BUILDS_TABLE, schema))
     return con.execute(query.sql("duckdb")).fetchone()[0]
+
+
+def _mostly_free(con: Any) -> bool:
+    """More free blocks than used ones: the deltas of past builds left holes that DuckDB reuses but
+    never gives back, so the file is rewritten whole (which keeps it under twice its data)."""
+    query = exp.select("free_blocks", "used_blocks").from_(exp.func("pragma_database_size")).where(
+        exp.EQ(this=exp.column("database_name"), expression=exp.Literal.string(SERVING_ALIAS)))
+    free, used = con.execute(query.sql("duckdb")).fetchone()
+    return free > used
 
 
 def _apply(con: Any, schema: str, tables: list[str], changes: Served) -> None:

@@ -44,6 +44,7 @@ class DeltaPlan:
     """How one per-customer table is staged this build."""
 
     table: OutputTable
+    types: dict[str, str]  # the published table's column types (as the engine names them)
     covered: list[str]  # the journeys with rows in the table after this build
     whole: list[str]  # ... whose rows are all rebuilt
     partial: dict[str, datetime] = field(default_factory=dict)  # ... whose touched rows are, by previous as_of
@@ -76,9 +77,10 @@ def plan_outputs(run: BuildRun, dag: Dag, models: list[Model], full_refresh: boo
     rebuilt = {m.journey: m.mode for m in models if m.kind == "journey"}  # absent: the published progress is read
     for model in outputs:
         table = OUTPUTS_BY_NAME[model.name]
-        if engine.columns(model.name) != list(table.column_names):
+        types = engine.column_types(model.name)
+        if types is None or list(types) != list(table.column_names):
             continue
-        plan = DeltaPlan(table, [b.journey.journey for b in dag.covered], [])
+        plan = DeltaPlan(table, types, [b.journey.journey for b in dag.covered], [])
         for journey in plan.covered:
             state = previous.get((model.name, journey))
             if (state is None or state.checksum != checksums[(model.name, journey)]
@@ -104,8 +106,7 @@ def _demote_mismatched_ids(run: BuildRun) -> None:
     ids = {j: (engine.column_types(run.physical(progress_model_name(j))) or {}).get("customer_id")
            for plan in run.delta_plans.values() for j in plan.partial}
     for name, plan in list(run.delta_plans.items()):
-        published = (engine.column_types(name) or {}).get("customer_id")
-        for journey in [j for j in plan.partial if ids[j] != published]:
+        for journey in [j for j in plan.partial if ids[j] != plan.types.get("customer_id")]:
             del plan.partial[journey]
             plan.whole.append(journey)
         if not plan.partial:
@@ -165,7 +166,7 @@ def stage_delta(run: BuildRun, model: Model) -> ModelResult | None:
         exp.select("*").from_(engine.table(model.name)).where(exp.false())  # nothing changes: no rows, same types
     count = engine.create_table_as(rows, query, model.source_dialect)
     run.scratch.append(rows)
-    if engine.column_types(rows) != engine.column_types(model.name):
+    if engine.column_types(rows) != plan.types:
         engine.drop([rows])
         run.scratch.remove(rows)
         return None
