@@ -561,3 +561,35 @@ print(json.dumps(out))
     assert out == {"--help": [0, False, False], "validate": [0, False, False],
                    "compile": [0, False, False]}, out
     assert (root / "target" / "manifest.json").is_file()  # compile really ran
+
+
+def test_output_invariants_that_hold_cost_one_query(make_project, tmp_path):
+    """The three invariants of milestone_status are proved in one GROUP BY when they hold; a table
+    that breaks any of them gets each check's own query (the counts above)."""
+    from clg_metrics.checks.fast import run_fast_checks
+
+    root = make_project({"seeds/events.csv": EVENTS_CSV, **INVARIANTS})
+    checks = [c for c in output_checks(load_project(root)) if c.relation == "milestone_status"]
+    engine = connect(DuckDBTarget(type="duckdb", path=":memory:"), tmp_path)
+    try:
+        _create(engine, "good", GOOD_STATUS, GOOD_FUNNEL)
+        _create(engine, "bad", GOOD_STATUS + [GOOD_STATUS[3]], GOOD_FUNNEL)
+        queries = []
+
+        class Counting:
+            def fetch(self, query, *args, **kwargs):
+                queries.append(query)
+                return engine.fetch(query, *args, **kwargs)
+
+            def __getattr__(self, name):
+                return getattr(engine, name)
+
+        # bad: the pass that finds it, each check's count, a sample for the two that fail
+        for scenario, expected in (("good", 1), ("bad", 1 + len(checks) + 2)):
+            queries.clear()
+            results = run_fast_checks(Counting(), [replace(c, relation=f"{scenario}_{c.relation}") for c in checks],
+                                      lambda relation: f"main.{relation}")
+            assert len(queries) == expected, (scenario, len(queries))
+            assert all(r.status == "pass" for r in results) == (scenario == "good")
+    finally:
+        engine.close()

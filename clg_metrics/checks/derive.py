@@ -57,6 +57,19 @@ class LeafCounts:
     rows: tuple[tuple[str, str, str], ...]
 
 
+@dataclass(frozen=True)
+class MilestoneRows:
+    """The invariants of ``milestone_status`` (one row per journey, customer and milestone; every
+    milestone per customer; ``reached_at`` never decreasing along a sequential journey), proved
+    together by one GROUP BY journey, customer (``checks/fast.py``): each of a journey's N milestone
+    names and indexes 1..N weighs a distinct power of two, and N rows whose weights sum to 2^N - 1
+    are exactly those N once each (fewer terms than the sum's ones are impossible, repeats need more).
+    Only when that finds something do the checks run their own queries, for GX's counts and samples.
+    ``journeys``: (journey, milestone names in order, sequential)."""
+
+    journeys: tuple[tuple[str, tuple[str, ...], bool], ...]
+
+
 @dataclass
 class CheckSpec:
     """One check: a GX expectation (class name and arguments) on one relation."""
@@ -70,7 +83,7 @@ class CheckSpec:
     column: str | None = None
     query: exp.Query | None = None  # for UnexpectedRowsExpectation: reads BATCH and maybe other relations
     declared: bool = False  # written by a user under checks: (always run through GX)
-    fused: RowCount | NamesOccur | LeafCounts | None = None  # a built-in UNEXPECTED_ROWS check the shared scan counts
+    fused: RowCount | NamesOccur | LeafCounts | MilestoneRows | None = None  # how a built-in check is counted
 
     @property
     def key(self) -> tuple:
@@ -195,16 +208,18 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
     selected = [j for j in selected if j.milestones]
     if not selected:
         return []
+    shape = MilestoneRows(tuple((j.journey, tuple(m.milestone for _, m in j.milestones), j.order == "sequential")
+                                for j in selected))
     checks = [CheckSpec("milestone_status.one_row_per_journey_customer_milestone", "milestone_status",
                         "ExpectCompoundColumnsToBeUnique", {"column_list": ["journey", "customer_id", "milestone"]},
-                        "error", "output")]
+                        "error", "output", fused=shape)]
     expected = exp.Case(this=col("journey"), ifs=[exp.If(this=literal(j.journey), true=literal(len(j.milestones)))
                                                   for j in selected])
     incomplete = (exp.select(col("journey"), col("customer_id"), exp.alias_(exp.Count(this=exp.Star()), "n"))
                   .from_(_batch()).group_by(col("journey"), col("customer_id"))
                   .having(exp.NEQ(this=exp.Count(this=exp.Star()), expression=expected)))
     checks.append(CheckSpec("milestone_status.every_milestone_per_customer", "milestone_status", UNEXPECTED_ROWS,
-                            {}, "error", "output", query=incomplete))
+                            {}, "error", "output", query=incomplete, fused=shape))
     sequential = [literal(j.journey) for j in selected if j.order == "sequential"]
     if sequential:
         def previous_join(table_alias: str, previous_alias: str) -> exp.Expr:
@@ -227,7 +242,7 @@ def output_checks(project: Project, journeys: list[str] | None = None) -> list[C
                    .where(exp.and_(exp.In(this=col("journey", "s"), expressions=[s.copy() for s in sequential]),
                                    exp.LT(this=col("reached_at", "s"), expression=col("reached_at", "p")))))
         checks.append(CheckSpec("milestone_status.reached_at_never_decreases", "milestone_status", UNEXPECTED_ROWS,
-                                {}, "error", "output", "reached_at", earlier))
+                                {}, "error", "output", "reached_at", earlier, fused=shape))
     return checks
 
 

@@ -341,12 +341,15 @@ def _run_alone(engine: Engine, check: CheckSpec, physical: Callable[[str], str])
 
 def run_fast_checks(engine: Engine, checks: list[CheckSpec], physical: Callable[[str], str]) -> list[CheckResult]:
     """Run built-in checks as SQL on the engine: per relation one shared scan for the row counts,
-    one query per uniqueness check, and a sample for each check that fails (in ``checks``' order)."""
+    one query per uniqueness check, and a sample for each check that fails (in ``checks``' order);
+    the invariants of ``milestone_status`` first in one pass (``output_scan.py``)."""
+    from .output_scan import passed_milestone_rows
+
     by_relation: dict[str, list[CheckSpec]] = {}
     for check in checks:
         if shares_scan(check):
             by_relation.setdefault(check.relation, []).append(check)
-    done: dict[int, CheckResult] = {}
+    done: dict[int, CheckResult] = {id(r.check): r for r in passed_milestone_rows(engine, checks, physical)}
     for group in by_relation.values():
         for result in _run_shared(engine, group, physical) or []:
             done[id(result.check)] = result

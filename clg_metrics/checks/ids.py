@@ -108,12 +108,12 @@ class IdChecks:
             return None
         return low, high, count
 
-    def _no_duplicates_by_bitmap(self, column: str, rows: exp.Expr | None = None) -> bool:
+    def _no_duplicates_by_bitmap(self, column: str, rows: exp.Expr | None = None, found=False) -> bool:
         """Whether every id of ``rows`` (default: the whole relation) is distinct, by a bitmap of
         their range (``bitstring_agg``: one bit per possible id, no hash table); False when that
-        cannot tell (not DuckDB, not integers, too sparse)."""
+        cannot tell (not DuckDB, not integers, too sparse). ``found``: ``_bitmap_range`` already."""
         rows = rows if rows is not None else relation_table(self.owner.table)
-        found = self._bitmap_range(column, rows)
+        found = self._bitmap_range(column, rows) if found is False else found
         if found is None:
             return False
         low, high, count = found
@@ -160,7 +160,7 @@ class IdChecks:
         old_low, old_high = self.old_ranges.get(check.name, (None, None))
         found = self._bitmap_range(column, split.rows(self.owner.table).subquery("e"))
         if found is not None and (not found[2] or old_low is None or found[0] > old_high or found[1] < old_low) \
-                and self._no_duplicates_by_bitmap(column, split.rows(self.owner.table).subquery("e")):
+                and self._no_duplicates_by_bitmap(column, split.rows(self.owner.table).subquery("e"), found):
             # DuckDB, integer ids beyond the old ones' range, all distinct: nothing new is duplicated
             return stored.counts[0], stored.counts[0], list(stored.sample), list(stored.sample)
         new = (exp.select(exp.alias_(col(column), "id"), exp.alias_(star, "n_new"),
