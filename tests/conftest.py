@@ -286,6 +286,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEMO_FILES = ("clg_project.yml", "milestones", "sql", "seeds")
 
 
+@pytest.fixture(scope="module")
+def con():
+    """An in-memory DuckDB for a test module's compiled queries (tables are recreated per case)."""
+    connection = duckdb.connect()
+    yield connection
+    connection.close()
+
+
 def copy_demo(root: Path) -> Path:
     """The repository's demo project (without profiles.yml) copied to ``root``."""
     import shutil

@@ -30,13 +30,6 @@ def rows_of(con, query) -> Counter:
     return Counter(repr(row) for row in con.execute(render(query, "duckdb", pretty=False)).fetchall())
 
 
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
-
-
 @settings(max_examples=int(os.environ.get("CLG_PASSES_EXAMPLES", "20")), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(scenarios(with_analysis=True))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, given, settings
 
@@ -20,13 +19,6 @@ KEYS = {"milestone_status": ("journey", "customer_id", "milestone_index"),
 
 def keyed(rows, table):
     return sorted(rows, key=lambda r: tuple(r[k] for k in KEYS[table]))
-
-
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 # CLG_PROPERTY_EXAMPLES=2000 for a longer hunt than CI's

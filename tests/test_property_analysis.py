@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from decimal import Decimal
 
-import duckdb
 import pytest
 from conftest import run_journey_on_duckdb
 from hypothesis import HealthCheck, given, settings
@@ -50,13 +49,6 @@ def check(actual: dict, expected: dict) -> None:
         if got and want:
             assert list(got[0]) == list(want[0]), f"{table}: columns"
         assert got == want, table
-
-
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 # CLG_PROPERTY_EXAMPLES=2000 for a longer hunt than CI's

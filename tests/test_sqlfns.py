@@ -5,20 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
-import duckdb
 import pytest
 from sqlglot import exp
 
 from clg_metrics.compiler.sqlfns import floor_div, period_key, round_ratio, timestamp
 
 MONDAY = datetime(1970, 1, 5)
-
-
-@pytest.fixture(scope="module")
-def con():
-    connection = duckdb.connect()
-    yield connection
-    connection.close()
 
 
 def value(con, expression):
