@@ -274,17 +274,24 @@ def plain_checks(root: Path, as_of: datetime, open_engine) -> dict:
             for r in results}
 
 
+def first_build(make, name, rng, event_count: int, customer_count: int):
+    """A project of JOURNEY over ``event_count`` random events of 30 days and customers
+    1..customer_count - 1, built once as of the 30th day; (root, events, customers, as_of)."""
+    root = make({"clg_project.yml": PROJECT, "milestones/j.yml": JOURNEY})
+    (root / "seeds").mkdir()
+    events = random_events(rng, 0, event_count, START, 30, [])
+    customers = list(range(1, customer_count))
+    as_of = START + timedelta(days=30)
+    write_seeds(root, events, customers)
+    run_build(root, as_of, name)
+    return root, events, customers, as_of
+
+
 @pytest.mark.parametrize("seed", [0])
 def test_incremental_checks_equal_full_checks_and_read_only_new_events(target, recorded, seed):
     make, name, open_engine = target
     rng = random.Random(seed)
-    root = make({"clg_project.yml": PROJECT, "milestones/j.yml": JOURNEY})
-    (root / "seeds").mkdir()
-    events = random_events(rng, 0, 120, START, 30, [])
-    customers = list(range(1, 20))
-    as_of = START + timedelta(days=30)
-    write_seeds(root, events, customers)
-    run_build(root, as_of, name)  # in full: no state yet
+    root, events, customers, as_of = first_build(make, name, rng, 120, 20)  # in full: no state yet
     assert_same_results(dq(root, open_engine), plain_checks(root, as_of, open_engine), events, customers, as_of)
     steps = ["append", "customers_added", "customers_removed", "nothing"]
     for step, what in enumerate(steps):
@@ -312,13 +319,7 @@ def test_incremental_checks_equal_full_checks_and_read_only_new_events(target, r
 def test_an_edited_old_event_or_an_earlier_as_of_runs_the_checks_in_full(target, recorded):
     make, name, open_engine = target
     rng = random.Random(11)
-    root = make({"clg_project.yml": PROJECT, "milestones/j.yml": JOURNEY})
-    (root / "seeds").mkdir()
-    events = random_events(rng, 0, 100, START, 30, [])
-    customers = list(range(1, 25))
-    as_of = START + timedelta(days=30)
-    write_seeds(root, events, customers)
-    run_build(root, as_of, name)
+    root, events, customers, as_of = first_build(make, name, rng, 100, 25)
     events[5] = (events[5][0], 999, "b", START + timedelta(days=1), "csv")  # an old event edited
     write_seeds(root, events, customers)
     recorded.queries.clear()
