@@ -267,6 +267,18 @@ def _ratio(a: float | None, b: float | None) -> float | None:
     return a / b if a is not None and b else None
 
 
+def print_checks_share(contenders: dict, without: str, with_checks: str, what: str) -> None:
+    """``1 - without/with_checks`` by wall, in-process and CPU time, if both contenders ran."""
+    if without not in contenders or with_checks not in contenders:
+        return
+    share = 1 - contenders[without].median() / contenders[with_checks].median()
+    print(f"checks' share of {what} (1 - {without}/{with_checks}, wall): {100 * share:.1f}%")
+    for field_name, label in (("inner", "in-process"), ("cpu", "cpu")):
+        pair = (contenders[without].median(field_name), contenders[with_checks].median(field_name))
+        if None not in pair:
+            print(f"checks' share of {what} ({label}): {100 * (1 - pair[0] / pair[1]):.1f}%")
+
+
 def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
     bench = Bench(args, db, scratch)
     names = [n for n in CONTENDERS if n in args.contenders]
@@ -309,29 +321,14 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         value = _ratio(contenders["build_skip_checks"].median("inner"), contenders["build_core"].median("inner"))
         if value is not None:
             inner_ratios["analysis: build_skip_checks/build_core"] = value
-    if "build" in contenders and "build_skip_checks" in contenders:  # checks' share of the build: <= 10%
-        share = 1 - contenders["build_skip_checks"].median() / contenders["build"].median()
-        print(f"checks' share of the build (1 - skip_checks/build, wall): {100 * share:.1f}%")
-        inner = (contenders["build_skip_checks"].median("inner"), contenders["build"].median("inner"))
-        if None not in inner:
-            print(f"checks' share of the build (in-process): {100 * (1 - inner[0] / inner[1]):.1f}%")
-        cpu = (contenders["build_skip_checks"].median("cpu"), contenders["build"].median("cpu"))
-        if None not in cpu:
-            print(f"checks' share of the build (cpu): {100 * (1 - cpu[0] / cpu[1]):.1f}%")
+    # checks' share of the build (target <= 10%), full and incremental
+    print_checks_share(contenders, "build_skip_checks", "build", "the build")
     for name in ("build", "incremental_checks"):  # the checks' own seconds, in run_results.json
-        seconds = [r.check_seconds for r in contenders[name].runs if getattr(r, "check_seconds", None) is not None] \
+        seconds = [r.check_seconds for r in contenders[name].runs if r.check_seconds is not None] \
             if name in contenders else []
         if seconds:
             print(f"{name}: the checks' own seconds (run_results.json) median {statistics.median(seconds):.2f}s")
-    if "incremental" in contenders and "incremental_checks" in contenders:  # checks' share, incremental build
-        share = 1 - contenders["incremental"].median() / contenders["incremental_checks"].median()
-        print(f"checks' share of the incremental build (1 - incremental/incremental_checks, wall): {100 * share:.1f}%")
-        inner = (contenders["incremental"].median("inner"), contenders["incremental_checks"].median("inner"))
-        if None not in inner:
-            print(f"checks' share of the incremental build (in-process): {100 * (1 - inner[0] / inner[1]):.1f}%")
-        cpu = (contenders["incremental"].median("cpu"), contenders["incremental_checks"].median("cpu"))
-        if None not in cpu:
-            print(f"checks' share of the incremental build (cpu): {100 * (1 - cpu[0] / cpu[1]):.1f}%")
+    print_checks_share(contenders, "incremental", "incremental_checks", "the incremental build")
     if "incremental" in contenders and "build_skip_checks" in contenders:  # the target: <= 0.10
         ratios["incremental/build_skip_checks"] = _ratio(contenders["incremental"].median(),
                                                          contenders["build_skip_checks"].median())
