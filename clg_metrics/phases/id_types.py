@@ -30,6 +30,19 @@ def family(type_name: str) -> str:
     return name.split("(")[0].strip()
 
 
+def id_column_types(run: BuildRun, journey) -> list[str | None]:
+    """The engine's type names of a journey's customer id columns: its events', then (if it has
+    one) its customers source's; None where the engine does not know the relation or column."""
+    sides = [journey.events] + ([journey.customers] if journey.customers is not None else [])
+    return [_id_type(run.engine.column_types(run.physical(side.from_.lower())), side.columns.customer_id)
+            for side in sides]
+
+
+def is_integer(type_name: str | None) -> bool:
+    """An integer type of any width (an id hashed as BIGINT is the same id in each)."""
+    return type_name is not None and any(t in type_name.lower() for t in ("int", "long", "short", "byte"))
+
+
 def _id_type(types: dict[str, str] | None, column: str) -> str | None:
     if not types:
         return None

@@ -12,6 +12,7 @@ from ..context import Context
 from ..engines import Engine
 from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints
 from ..models import OUTPUTS, Dag, Model, progress_model_name
+from .id_types import id_column_types, is_integer
 from .run import BuildRun
 
 
@@ -71,19 +72,6 @@ def estimated_customers(run: BuildRun, journey, model_name: str) -> int:
     return max(known)
 
 
-def integer_ids(run: BuildRun, journey) -> bool:
-    """Whether the events and the customers source both store the customer id as an integer type."""
-    sources = [(journey.events.from_, journey.events.columns.customer_id)]
-    if journey.customers is not None:
-        sources.append((journey.customers.from_, journey.customers.columns.customer_id))
-    for relation, column in sources:
-        types = run.engine.column_types(run.physical(relation.lower())) or {}
-        type_name = (types.get(column) or "").lower()
-        if not any(t in type_name for t in ("int", "long", "short", "byte")):
-            return False
-    return True
-
-
 def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bool) -> None:
     """Decide, per journey, between a full and an incremental build (see incremental.py); the
     journey models in ``models`` are replaced by their incremental compilation where chosen."""
@@ -108,7 +96,7 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name))
         if incremental is not None or passes > 1:
             models[index] = dag.recompile(journey.journey, incremental, passes,
-                                          passes > 1 and integer_ids(run, journey))
+                                          passes > 1 and all(map(is_integer, id_column_types(run, journey))))
         models[index].mode = mode if passes == 1 else f"{mode}, in {passes} passes by customer"
         run.states.append(JourneyState(journey.journey, checksum, ctx.as_of, cutoff, *fresh,
                                        "incremental" if mode == "incremental" else "full"))
