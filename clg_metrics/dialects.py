@@ -16,6 +16,10 @@ journey gives the same rows on DuckDB, PostgreSQL and Spark:
   transform for it can write);
 - the bucket of a customer id among K (``CustomerBucket``, for a progress model built in K passes
   by customer): DuckDB's ``hash``, PostgreSQL's ``hashtextextended``, Spark's ``xxhash64``;
+- a group's smallest values as a sorted list (the leaf state of a journey): DuckDB's bounded
+  ``min(x, n)``, elsewhere the whole sorted array (as for the n-th smallest); and the merge of a
+  stored list with new values (``MergeSmallest``, incremental builds), which only DuckDB and
+  Spark write (``merges_leaf_state``);
 - text ordered by its bytes (``ByteOrder``, for ties broken "by theme ascending"): DuckDB and
   Spark compare strings by bytes already, PostgreSQL by the database's collation unless told
   ``COLLATE "C"``.
@@ -60,6 +64,23 @@ class CustomerBucket(exp.Expression, exp.Func):
     """
 
     arg_types = {"this": True, "buckets": True}
+
+
+class MergeSmallest(exp.Expression, exp.Func):
+    """The ``kept`` smallest of: the values of the sorted list ``this`` at or before ``since``, and
+    the sorted list ``expression`` (all of whose values are after ``since``); NULL when empty.
+
+    Incremental builds merge stored leaf state with the new events' with it; because the new
+    values all come after the kept old ones, the concatenation is already sorted.
+    """
+
+    arg_types = {"this": True, "expression": True, "since": True, "kept": True}
+
+
+def merges_leaf_state(dialect: str) -> bool:
+    """Whether ``dialect`` can write ``MergeSmallest`` (else incremental builds recompute the touched
+    customers' leaf state from their whole history)."""
+    return dialect in ("duckdb", *_SPARK_LIKE)
 
 
 class ByteOrder(exp.Expression, exp.Func):
@@ -154,6 +175,50 @@ def nth_smallest_as_sorted_list(node: exp.Expr, dialect: str) -> exp.Expr:
     """DuckDB's bounded ``min(x, n)[n]`` as the n-th element of ``ARRAY_SORT(COLLECT_LIST(x))``
     (Spark's COLLECT_LIST drops an ORDER BY, so the array is sorted afterwards)."""
     return _lower_top_n(node, dialect, sorted_list=True)
+
+
+@_applies_to(exp.Filter, exp.Min)
+def smallest_values_as_array(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB's bounded top-n list ``min(x, n) [FILTER (WHERE c)]`` (sqlfns.smallest_values, not
+    subscripted) as the sorted array of every matching value (``ARRAY_AGG(x ORDER BY x)``): no
+    bounded top-n aggregate outside DuckDB, so the whole array, as ``_nth_smallest`` builds it."""
+    return _smallest_array(node, dialect, sorted_list=False)
+
+
+@_applies_to(exp.Filter, exp.Min)
+def smallest_values_as_sorted_list(node: exp.Expr, dialect: str) -> exp.Expr:
+    """Spark: ``ARRAY_SORT(COLLECT_LIST(x))`` of the matching values."""
+    return _smallest_array(node, dialect, sorted_list=True)
+
+
+def _smallest_array(node: exp.Expr, dialect: str, sorted_list: bool) -> exp.Expr:
+    condition = None
+    top_n = node
+    if isinstance(node, exp.Filter):
+        condition, top_n = node.expression.this, node.this
+    elif isinstance(node.parent, exp.Filter):
+        return node  # (rewritten with its filter)
+    if not isinstance(top_n, exp.Min) or top_n.args.get("count") is None:
+        return node
+    return _sorted_values(lower(top_n.this, dialect), lower(condition, dialect) if condition is not None else None,
+                          sorted_list)
+
+
+@_applies_to(MergeSmallest)
+def merge_smallest_as_lists(node: exp.Expr, dialect: str) -> exp.Expr:
+    """DuckDB and Spark: ``NULLIF(SLICE(CONCAT(COALESCE(FILTER(old, x -> x <= since), []),
+    COALESCE(new, [])), 1, kept), [])``."""
+    if not isinstance(node, MergeSmallest):
+        return node
+    x = exp.to_identifier("x")
+    old = exp.ArrayFilter(this=lower(node.this, dialect), expression=exp.Lambda(
+        this=exp.LTE(this=exp.column(x.copy()), expression=lower(node.args["since"], dialect)), expressions=[x]))
+    empty = exp.cast(exp.Array(expressions=[]), exp.DataType.build("ARRAY<TIMESTAMP>"))
+    both = exp.ArrayConcat(this=exp.Coalesce(this=old, expressions=[empty.copy()]),
+                           expressions=[exp.Coalesce(this=lower(node.expression, dialect), expressions=[empty.copy()])])
+    name = "list_slice" if dialect == "duckdb" else "slice"
+    kept = exp.Anonymous(this=name, expressions=[both, exp.Literal.number(1), node.args["kept"].copy()])
+    return exp.Nullif(this=kept, expression=empty)
 
 
 @_applies_to(exp.UnixMicros)
@@ -259,15 +324,16 @@ def series_as_table_function(node: exp.Expr, dialect: str) -> exp.Expr:
 
 
 # Per dialect, the transforms ``lower`` applies, in order; dialects not listed get DEFAULT_TRANSFORMS.
-_SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, row_hash_of_columns,
-                                            customer_bucket_by_xxhash)
-DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_array, unix_micros_as_date_diff)
+_SPARK_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_sorted_list, smallest_values_as_sorted_list,
+                                            merge_smallest_as_lists, row_hash_of_columns, customer_bucket_by_xxhash)
+DEFAULT_TRANSFORMS: tuple[Transform, ...] = (drop_cte_hints, nth_smallest_as_array, smallest_values_as_array,
+                                             unix_micros_as_date_diff)
 TRANSFORMS: dict[str, tuple[Transform, ...]] = {
-    "duckdb": (row_hash_of_struct, customer_bucket_by_hash),
-    "postgres": (nth_smallest_as_array, unix_micros_as_date_diff, json_cast_for_text, row_hash_of_text,
-                 series_as_table_function, byte_order_as_c_collation, customer_bucket_by_text_hash),
+    "duckdb": (merge_smallest_as_lists, row_hash_of_struct, customer_bucket_by_hash),
+    "postgres": (nth_smallest_as_array, smallest_values_as_array, unix_micros_as_date_diff, json_cast_for_text,
+                 row_hash_of_text, series_as_table_function, byte_order_as_c_collation, customer_bucket_by_text_hash),
     "redshift": (*DEFAULT_TRANSFORMS, json_cast_for_text, byte_order_as_c_collation),
-    "bigquery": (drop_cte_hints, nth_smallest_as_array),  # has UNIX_MICROS
+    "bigquery": (drop_cte_hints, nth_smallest_as_array, smallest_values_as_array),  # has UNIX_MICROS
     **{name: _SPARK_TRANSFORMS for name in _SPARK_LIKE},
 }
 
@@ -288,6 +354,8 @@ def lower(tree: exp.Expr, dialect: str) -> exp.Expr:
     if tree.find(RowHash):
         raise CompileError(f"incremental builds are not available for {dialect} (no whole-row hash); "
                            "set `incremental: {enabled: false}` in clg_project.yml")
+    if tree.find(MergeSmallest):
+        raise CompileError(f"merging stored leaf state is not available for {dialect}")
     if tree.find(CustomerBucket):
         raise CompileError(f"a progress model built in passes is not available for {dialect} (no hash "
                            "function known); leave `progress_passes` out of the profile")
@@ -323,13 +391,16 @@ def _nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, sorted_li
     the element access is the "safe" one (NULL, not an error, past the end: Spark's ANSI mode
     and BigQuery raise on a plain subscript).
     """
+    return exp.Bracket(this=_sorted_values(value, condition, sorted_list), expressions=[exp.Literal.number(n - 1)],
+                       safe=True)
+
+
+def _sorted_values(value: exp.Expr, condition: exp.Expr | None, sorted_list: bool) -> exp.Expr:
+    """Every non-NULL ``value`` of the group's rows matching ``condition``, as an ascending array."""
     keep = exp.Not(this=exp.Is(this=value.copy(), expression=exp.null()))
     if condition is not None:
         keep = exp.and_(exp.Paren(this=condition.copy()), keep)
     if sorted_list:
-        values: exp.Expr = exp.ArraySort(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()),
-                                                         expression=exp.Where(this=keep)))
-    else:
-        ordered = exp.Order(this=value.copy(), expressions=[exp.Ordered(this=value.copy(), nulls_first=True)])
-        values = exp.Paren(this=exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=keep)))
-    return exp.Bracket(this=values, expressions=[exp.Literal.number(n - 1)], safe=True)
+        return exp.ArraySort(this=exp.Filter(this=exp.ArrayAgg(this=value.copy()), expression=exp.Where(this=keep)))
+    ordered = exp.Order(this=value.copy(), expressions=[exp.Ordered(this=value.copy(), nulls_first=True)])
+    return exp.Paren(this=exp.Filter(this=exp.ArrayAgg(this=ordered), expression=exp.Where(this=keep)))

@@ -90,7 +90,7 @@ def fingerprints(engine, journey: Journey, relation: str, cutoffs: list[datetime
 
 
 def decide(previous: JourneyState | None, checksum: str, as_of: datetime, previous_fingerprint, has_progress: bool,
-           full_refresh: bool) -> str:
+           full_refresh: bool, cutoff: datetime | None = None) -> str:
     """'incremental' or the reason for a full rebuild."""
     if full_refresh:
         return "full: --full-refresh"
@@ -100,6 +100,8 @@ def decide(previous: JourneyState | None, checksum: str, as_of: datetime, previo
         return "full: the journey or a model it reads changed"
     if as_of < previous.as_of:
         return "full: as_of is earlier than the previous build's"
+    if cutoff is not None and cutoff < previous.cutoff:
+        return "full: the cutoff is earlier than the previous build's (a longer lookback)"
     if previous_fingerprint != (previous.event_count, previous.event_hash):
         return "full: events at or before the previous cutoff changed (late or edited events)"
     return "incremental"

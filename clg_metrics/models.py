@@ -1,7 +1,7 @@
 """The project as one ordered DAG of models, and the only place SQL is rendered to a dialect.
 
-Nodes are seeds (CSV files), user ``sql/`` models, one progress model per journey and the SPEC §3
-outputs. Dependencies come from what each query reads (sqlglot finds the tables), so seeds,
+Nodes are seeds (CSV files), user ``sql/`` models, per journey its leaf state tables and its
+progress model, and the SPEC §3 outputs. Dependencies come from what each query reads (sqlglot finds the tables), so seeds,
 sql models and journeys run in one topological order (``graphlib``, as SQLMesh does).
 """
 
@@ -12,22 +12,24 @@ import graphlib
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Callable, Literal
 
 from sqlglot import exp
 
 from .compiler import OUTPUT_NAMES, OUTPUT_TABLES, EventSource, JourneyCompiler
-from .compiler.journey import Incremental, Pass, progress_columns
+from .compiler.journey import Incremental, LeafTables, Pass, progress_columns
+from .compiler.leaves import leaves_model_name, periods_model_name
 from .compiler.outputs import BuiltJourney
 from .compiler.outputs.survey import missing_columns as missing_survey_columns
 from .dialects import to_sql
 from .errors import CompileError, did_you_mean
+from .incremental import cutoff_for
 from .loader import LoadedJourney, Project
 from .sql_models import output_columns
 
-Kind = Literal["seed", "sql", "journey", "output"]
+Kind = Literal["seed", "sql", "leaves", "journey", "output"]  # leaves: a journey's leaf state (compiler/leaves.py)
 PROGRESS_PREFIX = "progress__"
 OUTPUTS = OUTPUT_NAMES
 
@@ -50,6 +52,7 @@ class Model:
     # journeys built in passes by customer (phases/plan.py): one query per pass, whose rows together
     # are exactly ``query``'s; empty: one statement
     passes: tuple[exp.Query, ...] = ()
+    merges: bool = False  # leaf state merging new events into the stored rows (compiler/leaves.py)
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -208,16 +211,20 @@ def build_dag(project: Project, as_of: datetime,
 
     selected = project.journeys if journeys is None else [j for j in project.journeys if j.name in journeys]
     with_segments = "segment_members" in outputs  # the only table that reads the segment state columns
+    cutoff = cutoff_for(as_of, timedelta(hours=project.config.incremental.lookback_hours))
     for loaded in selected:
-        dag.models[progress_model_name(loaded.name)] = compile_journey(_progress_journey(loaded, with_segments), as_of,
-                                                                       project.config.sql_dialect, columns_of, journey_nodes)
+        for model in compile_journey(_progress_journey(loaded, with_segments), as_of, project.config.sql_dialect,
+                                     columns_of, journey_nodes, cutoff=cutoff):
+            dag.models[model.name] = model
 
-    def recompile(name: str, incremental: Incremental | None, passes: int = 1, integer_ids: bool = False) -> Model:
-        model = compile_journey(_progress_journey(project.journey(name), with_segments), as_of,
-                                project.config.sql_dialect, columns_of, journey_nodes, incremental, passes,
-                                integer_ids)
-        model.source_dialect = project.config.sql_dialect
-        return model
+    def recompile(name: str, incremental: Incremental | None, passes: int = 1, integer_ids: bool = False) -> list[Model]:
+        """The journey's models (its leaf state, then its progress) compiled again for the plan."""
+        models = compile_journey(_progress_journey(project.journey(name), with_segments), as_of,
+                                 project.config.sql_dialect, columns_of, journey_nodes, incremental, passes,
+                                 integer_ids, cutoff)
+        for model in models:
+            model.source_dialect = project.config.sql_dialect
+        return models
 
     dag.recompile = recompile
     covered = selected + [j for j in project.journeys if j.name in extra_output_journeys and j not in selected]
@@ -274,27 +281,42 @@ def _progress_journey(loaded: LoadedJourney, with_segments: bool) -> LoadedJourn
 
 def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
                     columns_of: Callable[[str], list[str] | None], nodes: set[str],
-                    incremental: Incremental | None = None, passes: int = 1, integer_ids: bool = False) -> Model:
-    """A journey's progress model (with ``passes`` > 1, also its per-pass queries); a compile
-    problem is reported at the journey's file."""
+                    incremental: Incremental | None = None, passes: int = 1, integer_ids: bool = False,
+                    cutoff: datetime | None = None) -> list[Model]:
+    """A journey's models, in build order: its leaf state tables (``compiler/leaves.py``), then its
+    progress model, which reads them; with ``passes`` > 1 each also has its per-pass queries. A
+    compile problem is reported at the journey's file."""
     journey = loaded.journey
+    name = journey.journey
+    periodic = [i for i, (_, m) in enumerate(journey.milestones, 1) if m.effective_per is not None]
+    tables = LeafTables(leaves_model_name(name), {i: periods_model_name(name, i) for i in periodic})
 
-    def compiled(part: Pass | None) -> exp.Query:
-        source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
-        return JourneyCompiler(journey, source, as_of, sql_dialect, incremental, part).compile()
+    def queries(build: Callable[[JourneyCompiler], exp.Query]) -> tuple[exp.Query, tuple[exp.Query, ...], bool]:
+        def compiler(part: Pass | None) -> JourneyCompiler:
+            source = EventSource(journey.events.from_, journey.events.columns, columns_of(journey.events.from_))
+            return JourneyCompiler(journey, source, as_of, sql_dialect, incremental, part, cutoff)
+
+        parts = tuple(build(compiler(Pass(index, passes, integer_ids))) for index in range(passes)) if passes > 1 else ()
+        whole = compiler(None)
+        return build(whole), parts, whole.merge
 
     try:
-        query = compiled(None)
-        parts = tuple(compiled(Pass(index, passes, integer_ids)) for index in range(passes)) if passes > 1 else ()
+        built = [(tables.leaves, "leaves", queries(lambda c: c.leaves_query(tables)))]
+        built += [(tables.periods[i], "leaves", queries(lambda c, i=i: c.periods_query(i, tables))) for i in periodic]
+        built.append((progress_model_name(name), "journey", queries(lambda c: c.compile(tables))))
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None
     reads = [journey.events.from_.lower()] + ([journey.customers.from_.lower()] if journey.customers else [])
+    reads = tuple(r for r in reads if r in nodes)
     definition = json.dumps(journey.model_dump(mode="json", by_alias=True), sort_keys=True)
-    return Model(progress_model_name(journey.journey), "journey", query,
-                 depends_on=tuple(r for r in reads if r in nodes), path=loaded.source.path,
-                 journey=journey.journey, checksum=_text_hash(definition), columns=progress_columns(journey),
-                 passes=parts)
+    models = []
+    for model_name, kind, (query, parts, merges) in built:
+        depends_on = reads + (tuple(m.name for m in models) if kind == "journey" else ())
+        columns = progress_columns(journey) if kind == "journey" else list(query.named_selects)
+        models.append(Model(model_name, kind, query, depends_on=depends_on, path=loaded.source.path, journey=name,
+                            checksum=_text_hash(definition), columns=columns, passes=parts, merges=merges))
+    return models
 
 
 def check_survey(loaded: LoadedJourney, columns_of: Callable[[str], list[str] | None]) -> None:

@@ -56,7 +56,7 @@ def build(ctx: Context, seeds_only: bool = False, run_checks: bool = True, full_
             models = [m for m in dag.ordered() if m.kind == "seed"] if seeds_only else selected_models(ctx, dag)
             check_warehouse_tables(ctx, engine, models)
             after = dag.after_outputs()  # sql/ models over the outputs: built with them, not before
-            later = [m for m in models if m.kind in ("journey", "output") or m.name in after]
+            later = [m for m in models if m.kind in ("leaves", "journey", "output") or m.name in after]
             materialize(run, [m for m in models if m not in later], later=later)
             if not seeds_only:
                 check_id_types(run)  # the sources' id types are known now, before any journey runs

@@ -30,7 +30,9 @@ from ..conditions import EventCondition, walk
 from ..spec import Journey
 from .events import EventSource, relation_table
 from .progress import EVENT_SPAN, anchor_expr, periods_column, progress_columns, reached_column  # noqa: F401
-from .segments import leaf_state, segment_leaves
+from .leaves import (StateColumn, leaves_model_name, merged_rows, mergeable, periods_model_name, smallest_state,
+                     smallest_value, with_cut)
+from .segments import leaf_state, segment_leaves, state_columns
 from .sqlfns import all_of, col, customer_bucket, interval, is_not_null, nth_smallest, parse_timestamp, period_key, timestamp
 
 
@@ -39,12 +41,22 @@ class Incremental:
     """Recompute only the customers touched since ``since``, keep the others from ``previous``.
 
     ``previous`` is the published progress table (schema-qualified, so that the build's renaming
-    of project tables to their staged twins leaves it alone). The runner guarantees that events
-    at or before ``since`` are unchanged since that table was built (an event fingerprint).
+    of project tables to their staged twins leaves it alone); the published leaf state tables are
+    its siblings in that schema. The runner guarantees that events at or before ``since`` are
+    unchanged since those tables were built (an event fingerprint). With ``merge`` (the plan found
+    the stored leaf state current, and the engine can merge lists: ``dialects.merges_leaf_state``)
+    the leaf state reads only the events after ``since`` and merges them into the stored rows;
+    without, it recomputes the touched customers from their whole history.
     """
 
     previous: str
     since: datetime
+    merge: bool = False
+
+    def sibling(self, name: str) -> str:
+        """The published table ``name`` in the previous progress table's schema."""
+        schema = self.previous.rpartition(".")[0]
+        return f"{schema}.{name}" if schema else name
 
 
 @dataclass(frozen=True)
@@ -100,20 +112,43 @@ class _Moments:
         return col(reached_column(self.index[milestone]), self.table)
 
 
+@dataclass(frozen=True)
+class LeafTables:
+    """Where the progress query reads its leaf state (``leaves.py``): the DAG's per-customer and
+    per-period tables, by name; the progress query of ``compile()`` without them inlines their
+    queries as CTEs (one self-contained query, as the tests and ``compile`` render it)."""
+
+    leaves: str
+    periods: dict[int, str]
+
+
 class JourneyCompiler:
-    """Builds the progress query of one journey; pure (no connection), dialect-free."""
+    """Builds the leaf state and progress queries of one journey; pure (no connection), dialect-free."""
 
     def __init__(self, journey: Journey, events: EventSource, as_of: datetime, sql_dialect: str = "duckdb",
-                 incremental: Incremental | None = None, part: Pass | None = None):
+                 incremental: Incremental | None = None, part: Pass | None = None, cutoff: datetime | None = None):
         self.incremental = incremental
         self.part = part
         self.journey = journey
         self.events = events
         self.as_of = as_of
+        self.cutoff = cutoff if cutoff is not None else as_of  # the leaf state's counts up to it (leaves.py)
         self.sql_dialect = sql_dialect  # what `where` strings are written in (the project's), not the target
         self.ctes: list[tuple[str, exp.Expr]] = []
+        self.tables: LeafTables | None = None  # the DAG's leaf state tables (None: inlined as CTEs)
+        self.merge = False  # the leaf state query being built merges new events into stored rows
         self.milestones = [m for _, m in journey.milestones]
         self.index = {m.milestone: i + 1 for i, m in enumerate(self.milestones)}
+        self.cumulative = [leaf for i, m in enumerate(self.milestones, 1) if m.effective_per is None
+                           for leaf in self._leaves(m.reached_when, f"l{i}")]
+        self.periodic = {i: self._leaves(m.reached_when, f"l{i}") for i, m in enumerate(self.milestones, 1)
+                         if m.effective_per is not None}
+        self.segment = segment_leaves(journey)
+        # Leaf predicates register the source columns they use; build them before the staging query.
+        for leaf in self.cumulative + [leaf for leaves in self.periodic.values() for leaf in leaves] + self.segment:
+            self._predicate(leaf)
+            if leaf.condition.distinct:
+                self.events.resolve(leaf.condition.distinct)
 
     # -- conditions -------------------------------------------------------------------------
     def _leaves(self, condition, prefix: str) -> list[_Leaf]:
@@ -127,21 +162,28 @@ class JourneyCompiler:
     def _predicate(self, leaf: _Leaf) -> exp.Expr:
         return leaf.condition.event_predicate(self.events, self.sql_dialect)
 
-    def _leaf_aggregates(self, leaves: list[_Leaf], source: str, keys: list[exp.Expr],
-                         key_names: list[str]) -> tuple[exp.Select, list[tuple[str, exp.Select]]]:
-        """One aggregate over ``source`` for the plain leaves; per ``distinct`` leaf a two-step one."""
+    def _groups(self, leaves: list[_Leaf]) -> dict[str, StateColumn]:
+        """Per plain leaf (alias), the state column of its condition: leaves with the same condition
+        share one, which keeps the first moments up to their largest n."""
         plain = [leaf for leaf in leaves if leaf.condition.distinct is None]
-        predicates = {leaf.alias: self._predicate(leaf) for leaf in plain}
-        kept: dict[exp.Expr, int] = {}  # per condition, the largest n asked of it: one top-n state serves all
+        kept: dict[exp.Expr, int] = {}
         for leaf in plain:
-            kept[predicates[leaf.alias]] = max(kept.get(predicates[leaf.alias], 1), leaf.condition.at_least)
+            predicate = self._predicate(leaf)
+            kept[predicate] = max(kept.get(predicate, 1), leaf.condition.at_least)
+        states = {predicate: smallest_state(f"t_{n}", size, predicate) for n, (predicate, size) in enumerate(kept.items(), 1)}
+        return {leaf.alias: states[self._predicate(leaf)] for leaf in plain}
+
+    def _leaf_state(self, leaves: list[_Leaf], source: str, keys: list[exp.Expr], key_names: list[str],
+                    extra: list[StateColumn] = ()) -> tuple[exp.Select, list[StateColumn], list[tuple[str, str]]]:
+        """The aggregate over ``source`` by ``keys`` holding the plain leaves' state columns (and
+        ``extra``), and per ``distinct`` leaf a two-step query by ``keys`` (``dv_``/``dn_`` CTEs);
+        returns (the aggregate, its state columns, [(two-step CTE, column)])."""
+        columns = list({id(c): c for c in self._groups(leaves).values()}.values()) + list(extra)
         select = exp.select(*[exp.alias_(k, n, quoted=True) for k, n in zip(keys, key_names)])
-        for leaf in plain:
-            predicate = predicates[leaf.alias]
-            nth = nth_smallest(col("occurred_at"), leaf.condition.at_least, predicate, kept[predicate])
-            select = select.select(exp.alias_(nth, leaf.alias, quoted=True), copy=False)
+        for column in columns:
+            select = select.select(*column.selections(), copy=False)
         select = select.from_(cte_table(source), copy=False).group_by(*[k.copy() for k in keys], copy=False)
-        distinct_queries = []
+        two_step = []
         for leaf in leaves:
             if leaf.condition.distinct is None:
                 continue
@@ -150,95 +192,133 @@ class JourneyCompiler:
             firsts = (exp.select(*[exp.alias_(k.copy(), n, quoted=True) for k, n in zip(keys, key_names)],
                                  exp.alias_(exp.Min(this=col("occurred_at")), "first_at", quoted=True))
                       .from_(cte_table(source), copy=False).where(predicate, copy=False).group_by(*[k.copy() for k in keys], value.copy(), copy=False))
-            name = f"dv_{leaf.alias}"
-            self.ctes.append((name, firsts))
+            self.ctes.append((f"dv_{leaf.alias}", firsts))
             nth = (exp.select(*[col(n) for n in key_names],
                               exp.alias_(nth_smallest(col("first_at"), leaf.condition.at_least, None),
                                          leaf.alias, quoted=True))
-                   .from_(cte_table(name), copy=False).group_by(*[col(n) for n in key_names], copy=False))
-            distinct_queries.append((f"dn_{leaf.alias}", nth))
-        return select, distinct_queries
+                   .from_(cte_table(f"dv_{leaf.alias}"), copy=False).group_by(*[col(n) for n in key_names], copy=False))
+            self.ctes.append((f"dn_{leaf.alias}", nth))
+            two_step.append((f"dn_{leaf.alias}", leaf.alias))
+        return select, columns, two_step
 
-    # -- the query --------------------------------------------------------------------------
-    def compile(self) -> exp.Select:
-        """The progress query: customer_id, signed_up_at, r_1..r_K (reached_at of each milestone)."""
-        self.ctes = []
-        cumulative = [leaf for i, m in enumerate(self.milestones, 1) if m.effective_per is None
-                      for leaf in self._leaves(m.reached_when, f"l{i}")]
-        periodic = {i: self._leaves(m.reached_when, f"l{i}") for i, m in enumerate(self.milestones, 1)
-                    if m.effective_per is not None}
-        segment = segment_leaves(self.journey)
-        # Leaf predicates register the source columns they use; build them before the staging query.
-        for leaf in cumulative + [leaf for leaves in periodic.values() for leaf in leaves] + segment:
-            self._predicate(leaf)
-            if leaf.condition.distinct:
-                self.events.resolve(leaf.condition.distinct)
-        self.ctes.append(("ev", self._in_part(self.events.staging_query(self.as_of), self.events.mapping.customer_id)))
-        if self.journey.customers is not None:
-            self.ctes.append(("cust", self._in_part(self._customers_query(), self.journey.customers.columns.customer_id)))
-        if self.incremental is not None:
-            self._restrict_to_affected()
+    def _values(self, leaves: list[_Leaf], table: str) -> list[exp.Expr]:
+        """Each leaf's moment (its alias) read from a leaf state table aliased ``table``."""
+        groups = self._groups(leaves)
+        return [exp.alias_(smallest_value(groups[leaf.alias], leaf.condition.at_least, table)
+                           if leaf.alias in groups else col(leaf.alias, table), leaf.alias, quoted=True)
+                for leaf in leaves]
 
-        agg, distinct = self._leaf_aggregates(cumulative, "ev", [col("customer_id")], ["customer_id"])
-        agg = agg.select(exp.alias_(exp.Min(this=col("occurred_at")), EVENT_SPAN[0], quoted=True),
-                         exp.alias_(exp.Max(this=col("occurred_at")), EVENT_SPAN[1], quoted=True), copy=False)
-        state_from: list[tuple[str, str]] = []  # (relation, column) of every segment state column
-        for leaf in segment:
+    # -- leaf state: the aggregates over the events -------------------------------------------
+    def leaves_query(self, tables: LeafTables) -> exp.Query:
+        """The per-customer leaf state (``progress_leaves__<journey>``), as its own model."""
+        self.ctes, self.tables = [], tables
+        self.merge = self._can_merge and self._customer_state_mergeable()
+        self._sources(with_customers=self.incremental is not None)
+        return self._finish(self._customer_state())
+
+    def periods_query(self, i: int, tables: LeafTables) -> exp.Query:
+        """``per`` milestone i's per-period leaf state (``progress_periods__<journey>__<i>``)."""
+        self.ctes, self.tables = [], tables
+        self.merge = self._can_merge and not any(leaf.condition.distinct for leaf in self.periodic[i])
+        self._sources(with_customers=self.incremental is not None)
+        return self._finish(self._period_state(i))
+
+    def _customer_state(self) -> exp.Select:
+        """CTE ``agg`` (and the distinct leaves' and segments' two-step CTEs); the per-customer leaf
+        state over them: by merge or recomputed for the touched customers, plus the untouched ones'
+        stored rows, in an incremental build."""
+        span = [smallest_state(EVENT_SPAN[0], 1, None),
+                StateColumn(EVENT_SPAN[1], exp.Max(this=col("occurred_at")), "latest",
+                            cut=with_cut(exp.Max(this=col("occurred_at")), self.cutoff))]
+        segment: list[StateColumn] = []
+        two_step_segments: list[tuple[str, str]] = []
+        for leaf in self.segment:
             value = self.events.resolve(leaf.condition.distinct) if leaf.condition.distinct else None
             direct, two_step = leaf_state(leaf, self._predicate(leaf), value,
-                                          lambda name, query: self.ctes.append((name, query)), cte_table)
-            agg = agg.select(*direct, copy=False)
-            state_from += [("agg", d.alias) for d in direct] + two_step
+                                          lambda name, query: self.ctes.append((name, query)), cte_table, self.cutoff)
+            segment += direct
+            two_step_segments += two_step
+        agg, columns, two_step = self._leaf_state(self.cumulative, "ev", [col("customer_id")], ["customer_id"],
+                                                  span + segment)
         self.ctes.append(("agg", agg))
-        self.ctes.extend(distinct)
+        return self._state_rows(["customer_id"], columns, two_step + two_step_segments,
+                                self._stored(leaves_model_name(self.journey.journey)))
 
-        base = exp.select(exp.alias_(self._customer_id(), "customer_id", quoted=True),
-                          exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
-        base = base.select(*[col(leaf.alias, "agg") for leaf in cumulative if leaf.condition.distinct is None], copy=False)
-        base = base.select(*[col(leaf.alias, f"dn_{leaf.alias}") for leaf in cumulative if leaf.condition.distinct], copy=False)
-        base = base.select(*[col(c, "agg") for c in EVENT_SPAN], *[col(c, t) for t, c in state_from], copy=False)
-        base = base.from_(cte_table("agg"), copy=False)
-        if self.journey.customers is not None:
-            base = base.join(cte_table("cust"), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", "cust")),
-                             join_type="FULL OUTER", copy=False)
-        joined = [f"dn_{leaf.alias}" for leaf in cumulative if leaf.condition.distinct]
-        for name in joined + [t for t, _ in state_from if t != "agg"]:
-            base = base.join(cte_table(name), on=exp.EQ(this=col("customer_id", "agg"), expression=col("customer_id", name)),
-                             join_type="LEFT", copy=False)
-        self.ctes.append(("s0", base))
+    def _period_state(self, i: int) -> exp.Select:
+        """CTEs ``pe_<i>`` (the events of the milestone's leaves) and ``pa_<i>`` (their state by
+        customer and period key ``p``); the per-period leaf state, as ``_customer_state``."""
+        leaves = self.periodic[i]
+        key = period_key(col("occurred_at"), self.milestones[i - 1].effective_per)
+        predicates = [self._predicate(leaf) for leaf in leaves]
+        relevant = exp.select("*").from_(cte_table("ev"), copy=False).where(
+            exp.or_(*predicates) if len(predicates) > 1 else predicates[0], copy=False)
+        self.ctes.append((f"pe_{i}", relevant))
+        agg, columns, two_step = self._leaf_state(leaves, f"pe_{i}", [col("customer_id"), key], ["customer_id", "p"])
+        self.ctes.append((f"pa_{i}", agg))
+        return self._state_rows(["customer_id", "p"], columns, two_step,
+                                self._stored(periods_model_name(self.journey.journey, i)), f"pa_{i}")
 
-        for i, leaves in periodic.items():
-            self._periods(i, leaves)
-        stage = "s0"
-        for name in self.journey.evaluation_order():
-            stage = self._milestone_stage(self.index[name], stage)
+    def _state_rows(self, keys: list[str], columns: list[StateColumn], two_step: list[tuple[str, str]],
+                    stored: str | None, aggregate: str = "agg") -> exp.Select:
+        """The leaf state table's rows from CTE ``aggregate`` joined with the two-step CTEs; in an
+        incremental build the touched customers' (merged into the ``stored`` table's rows where
+        possible) and the others' stored rows."""
+        on = lambda name: exp.and_(*[exp.EQ(this=col(k, "a"), expression=col(k, name)) for k in keys])  # noqa: E731
+        rows = exp.select(*[col(k, "a") for k in keys], *[col(n, "a") for c in columns for n in c.names()])
+        rows = rows.from_(cte_table(aggregate, "a"), copy=False)
+        for name, column in two_step:
+            rows = rows.select(col(column, name), copy=False).join(cte_table(name), on=on(name), join_type="LEFT", copy=False)
+        if self.incremental is None:
+            return rows
+        names = keys + [n for c in columns for n in c.names()] + [c for _, c in two_step]
+        previous = self._in_part(exp.select("*").from_(exp.to_table(stored), copy=False), "customer_id") \
+            if stored is not None else None
+        if self.merge:  # (leaves_query/periods_query found every column mergeable)
+            assert stored is not None and not two_step and mergeable(columns)
+            touched = previous.copy().where(col("customer_id").isin(query=cte_ids("affected")), copy=False)
+            rows = merged_rows(columns, keys, touched.subquery("s"), cte_table(aggregate, "n"), self.incremental.since)
+            rows = exp.select(*[col(n) for n in names]).from_(rows.subquery("r"), copy=False)
+        if previous is None:
+            return rows
+        kept = exp.select(*[col(n) for n in names]).from_(previous.subquery("o"), copy=False).where(
+            exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
+        return exp.union(rows, kept, distinct=False)
 
-        if periodic:
-            stage = self._with_period_lists(stage, list(periodic))
-        columns = progress_columns(self.journey)
-        final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
-        if self.incremental is not None:
-            kept = exp.select(*[col(c) for c in columns]).from_(self._previous_rows(), copy=False).where(
-                exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
-            final = exp.union(final, kept, distinct=False)
-        for name, query in self.ctes:
-            # The staged events are read by several aggregates: DuckDB would materialize a CTE used
-            # more than once (a copy of every event); inlined, each aggregate scans the source.
-            inline = name in INLINED_CTES or name.startswith("pe_")
-            final = final.with_(cte_name(name), as_=query, materialized=False if inline else None, copy=False)
-        return final
+    def _stored(self, name: str) -> str | None:
+        """Incremental, building a leaf state table of the DAG: the published one, ``name``."""
+        return self.incremental.sibling(name) if self.incremental is not None and self.tables is not None else None
 
-    def _restrict_to_affected(self) -> None:
-        """Incremental: ``affected`` customers, and ``ev``/``cust`` narrowed to their full history.
+    @property
+    def _can_merge(self) -> bool:
+        """Incremental, building the DAG's leaf state tables, on an engine that merges lists."""
+        return self.incremental is not None and self.incremental.merge and self.tables is not None
 
-        Affected are the customers with an event after ``since`` (up to as_of) and those whose
-        signup differs from the previous build's, including customers that left the source.
-        """
+    def _customer_state_mergeable(self) -> bool:
+        """No per-customer state without a merge: ``distinct`` leaves, the k-th latest for k > 1."""
+        if any(leaf.condition.distinct for leaf in self.cumulative + self.segment):
+            return False
+        return all(kind != "latest" or k == 1 for leaf in self.segment for kind, k in leaf.condition.state().values())
+
+    def _sources(self, with_customers: bool = True) -> None:
+        """CTEs ``ev`` (the staged events; in an incremental build those the leaf state reads) and
+        ``cust``, and in an incremental build ``affected``."""
+        staged = self.events.staging_query(self.as_of)
+        if self.incremental is None:
+            self.ctes.append(("ev", self._in_part(staged, self.events.mapping.customer_id)))
+            if self.journey.customers is not None and with_customers:
+                self.ctes.append(("cust", self._in_part(self._customers_query(), self.journey.customers.columns.customer_id)))
+            return
         since = timestamp(self.incremental.since)
-        recent = exp.select(col("customer_id")).from_(cte_table("ev_all"), copy=False).where(
-            exp.GT(this=col("occurred_at"), expression=since), copy=False)
-        affected: exp.Query = recent
+        newer = staged.copy().where(exp.GT(this=parse_timestamp(col(self.events.mapping.occurred_at),
+                                                                self.events.mapping.timestamp_format),
+                                           expression=since), copy=False)
+        self.ctes.append(("ev_new", self._in_part(newer, self.events.mapping.customer_id)))
+        affected: exp.Query = exp.select(col("customer_id")).from_(cte_table("ev_new"), copy=False)
+        went_quiet = exp.select(col("customer_id")).from_(self._previous_rows(), copy=False).where(
+            exp.GT(this=col(EVENT_SPAN[1]), expression=since.copy()), copy=False)  # (their later events are gone)
+        affected = exp.union(affected, went_quiet, distinct=True)
         if self.journey.customers is not None:
+            self.ctes.append(("cust_all", self._in_part(self._customers_query(), self.journey.customers.columns.customer_id)))
             previous = self._previous_rows("p")
             changed = (exp.select(exp.alias_(exp.Coalesce(this=col("customer_id", "p"),
                                                           expressions=[col("customer_id", "c")]), "customer_id"))
@@ -246,19 +326,73 @@ class JourneyCompiler:
                                              on=exp.EQ(this=col("customer_id", "p"), expression=col("customer_id", "c")),
                                              join_type="FULL OUTER", copy=False)
                        .where(exp.NullSafeNEQ(this=col("signed_up_at", "p"), expression=col("signed_up_at", "c")), copy=False))
-            affected = exp.union(recent, changed, distinct=True)
-        else:
-            affected = recent.distinct()
-        renamed = []
-        for name, query in self.ctes:
-            renamed.append((f"{name}_all", query) if name in ("ev", "cust") else (name, query))
-        self.ctes = renamed
+            affected = exp.union(affected, changed, distinct=True)
         self.ctes.append(("affected", affected))
-        for name in ("ev", "cust"):
-            if any(n == f"{name}_all" for n, _ in self.ctes):
-                only = exp.select("*").from_(cte_table(f"{name}_all"), copy=False).where(
-                    col("customer_id").isin(query=cte_ids("affected")), copy=False)
-                self.ctes.append((name, only))
+        if self.merge:
+            self.ctes.append(("ev", exp.select("*").from_(cte_table("ev_new"), copy=False)))
+        else:
+            everything = self._in_part(staged, self.events.mapping.customer_id)
+            self.ctes.append(("ev", exp.select("*").from_(everything.subquery("e"), copy=False).where(
+                col("customer_id").isin(query=cte_ids("affected")), copy=False)))
+        if self.journey.customers is not None and with_customers:
+            self.ctes.append(("cust", exp.select("*").from_(cte_table("cust_all"), copy=False).where(
+                col("customer_id").isin(query=cte_ids("affected")), copy=False)))
+
+    def _finish(self, final: exp.Query) -> exp.Query:
+        for name, query in self.ctes:
+            # The staged events are read by several aggregates: DuckDB would materialize a CTE used
+            # more than once (a copy of every event); inlined, each aggregate scans the source.
+            inline = name in INLINED_CTES or name.startswith("pe_")
+            final = final.with_(cte_name(name), as_=query, materialized=False if inline else None, copy=False)
+        return final
+
+    # -- the progress query -----------------------------------------------------------------
+    def compile(self, tables: LeafTables | None = None) -> exp.Query:
+        """The progress query: customer_id, signed_up_at, r_1..r_K (reached_at of each milestone),
+        the event span, the segment state and the period lists; reading the leaf state from
+        ``tables``, or (None) from its own queries inlined as CTEs."""
+        self.ctes, self.tables, self.merge = [], tables, False
+        self._sources()
+        if tables is None:
+            self.ctes.append(("lv", self._customer_state()))
+            for i in self.periodic:
+                self.ctes.append((f"pb_{i}", self._period_state(i)))
+        leaves = self._leaf_relation(cte_table("lv") if tables is None else exp.alias_(exp.to_table(tables.leaves), "lv"), "lv")
+        state = state_columns(self.journey)
+        base = exp.select(exp.alias_(self._customer_id(), "customer_id", quoted=True),
+                          exp.alias_(self._signed_up_at(), "signed_up_at", quoted=True))
+        base = base.select(*self._values(self.cumulative, "lv"), *[col(c, "lv") for c in EVENT_SPAN],
+                           *[col(c, "lv") for c in state], copy=False).from_(leaves, copy=False)
+        if self.journey.customers is not None:
+            base = base.join(cte_table("cust"), on=exp.EQ(this=col("customer_id", "lv"), expression=col("customer_id", "cust")),
+                             join_type="FULL OUTER", copy=False)
+        self.ctes.append(("s0", base))
+
+        for i, leaves_i in self.periodic.items():
+            self._periods(i, leaves_i)
+        stage = "s0"
+        for name in self.journey.evaluation_order():
+            stage = self._milestone_stage(self.index[name], stage)
+
+        if self.periodic:
+            stage = self._with_period_lists(stage, list(self.periodic))
+        columns = progress_columns(self.journey)
+        final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
+        if self.incremental is not None:
+            kept = exp.select(*[col(c) for c in columns]).from_(self._previous_rows(), copy=False).where(
+                exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
+            final = exp.union(final, kept, distinct=False)
+        return self._finish(final)
+
+    def _leaf_relation(self, relation: exp.Expr, alias: str) -> exp.Expr:
+        """A leaf state relation as the progress query reads it: the touched customers' rows in an
+        incremental build, this pass's customers' in a build in passes, else all of it."""
+        if self.incremental is None and self.part is None:
+            return relation
+        rows = exp.select("*").from_(relation, copy=False)
+        if self.incremental is not None:
+            rows = rows.where(col("customer_id", alias).isin(query=cte_ids("affected")), copy=False)
+        return self._in_part(rows, "customer_id").subquery(alias, copy=False)
 
     def _in_part(self, query: exp.Select, customer_id: str) -> exp.Select:
         """``query`` (over a source) restricted to this pass's customers, if the build has passes."""
@@ -277,8 +411,8 @@ class JourneyCompiler:
 
     def _customer_id(self) -> exp.Expr:
         if self.journey.customers is None:
-            return col("customer_id", "agg")
-        return exp.Coalesce(this=col("customer_id", "agg"), expressions=[col("customer_id", "cust")])
+            return col("customer_id", "lv")
+        return exp.Coalesce(this=col("customer_id", "lv"), expressions=[col("customer_id", "cust")])
 
     def _signed_up_at(self) -> exp.Expr:
         if self.journey.customers is None:
@@ -297,21 +431,13 @@ class JourneyCompiler:
     def _periods(self, i: int, leaves: list[_Leaf]) -> None:
         """CTE ``q_<i>``: (customer_id, p, m) for each period p ending a streak, m the moment within p."""
         milestone = self.milestones[i - 1]
-        grain, streak = milestone.effective_per, milestone.effective_streak or 1
-        key = period_key(col("occurred_at"), grain)
-        predicates = [self._predicate(leaf) for leaf in leaves]
-        relevant = exp.select("*").from_(cte_table("ev"), copy=False).where(exp.or_(*predicates) if len(predicates) > 1 else predicates[0], copy=False)
-        self.ctes.append((f"pe_{i}", relevant))
-        agg, distinct = self._leaf_aggregates(leaves, f"pe_{i}", [col("customer_id"), key], ["customer_id", "p"])
-        self.ctes.append((f"pa_{i}", agg))
-        self.ctes.extend(distinct)
-        joined = exp.select(col("customer_id", "a"), col("p", "a"),
+        streak = milestone.effective_streak or 1
+        stored = cte_table(f"pb_{i}", "b") if self.tables is None else exp.alias_(exp.to_table(self.tables.periods[i]), "b")
+        values = exp.select(col("customer_id", "b"), col("p", "b"), *self._values(leaves, "b")).from_(
+            self._leaf_relation(stored, "b"), copy=False)
+        joined = exp.select(col("customer_id"), col("p"),
                             exp.alias_(self._moment(milestone.reached_when, f"l{i}", None), "m", quoted=True))
-        joined = joined.from_(cte_table(f"pa_{i}", "a"), copy=False)
-        for name, _ in distinct:
-            on = exp.and_(exp.EQ(this=col("customer_id", "a"), expression=col("customer_id", name)),
-                          exp.EQ(this=col("p", "a"), expression=col("p", name)))
-            joined = joined.join(cte_table(name), on=on, join_type="LEFT", copy=False)
+        joined = joined.from_(values.subquery("a"), copy=False)
         holding = exp.select(col("customer_id"), col("p"), col("m")).from_(joined.subquery("x"), copy=False).where(
             is_not_null(col("m")), copy=False)
         if streak > 1:

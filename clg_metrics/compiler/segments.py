@@ -20,6 +20,7 @@ from .. import filters
 from ..conditions import SegmentEvent, walk
 from ..spec import Journey
 from .events import column_or_property, relation_table
+from .leaves import StateColumn, with_cut
 from .sqlfns import col, epoch_us, is_not_null, nth_smallest
 
 @dataclass
@@ -60,25 +61,32 @@ def _kth_latest(moment: exp.Expr, k: int, condition: exp.Expr | None) -> exp.Exp
 
 
 def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
-               add_cte: Callable[[str, exp.Query], Any], cte_table: Callable[..., exp.Expr]
-               ) -> tuple[list[exp.Expr], list[tuple[str, str]]]:
-    """(aggregates over the staged events by customer, [(two-step CTE, column)]) for one leaf.
+               add_cte: Callable[[str, exp.Query], Any], cte_table: Callable[..., exp.Expr],
+               cutoff: datetime | None = None) -> tuple[list[StateColumn], list[tuple[str, str]]]:
+    """(state columns aggregated over the staged events by customer, [(two-step CTE, column)]).
 
     ``value`` is the ``distinct`` column's staged expression (None without ``distinct``). A
     ``distinct`` leaf with ``in_last`` first reduces to each value's latest appearance, like the
-    milestone leaves reduce to the first.
+    milestone leaves reduce to the first. With ``cutoff`` the counts and latest moments also keep
+    their value up to it, so that a later build can merge new events into them (``leaves.py``);
+    distinct counts and the k-th latest for k > 1 have no such merge.
     """
-    direct: list[exp.Expr] = []
+    direct: list[StateColumn] = []
     two_step: list[tuple[str, str]] = []
     for suffix, (kind, k) in leaf.condition.state().items():
         name = state_column(leaf.alias, suffix)
         if kind == "count":
             counted: exp.Expr = exp.Count(this=exp.Star()) if value is None else \
                 exp.Count(this=exp.Distinct(expressions=[value.copy()]))
-            direct.append(exp.alias_(exp.Filter(this=counted, expression=exp.Where(this=predicate.copy())),
-                                     name, quoted=True))
+            total = exp.Filter(this=counted, expression=exp.Where(this=predicate.copy()))
+            mergeable = value is None and cutoff is not None
+            direct.append(StateColumn(name, total, "sum" if mergeable else None,
+                                      cut=with_cut(total, cutoff) if mergeable else None))
         elif value is None:
-            direct.append(exp.alias_(_kth_latest(col("occurred_at"), k, predicate.copy()), name, quoted=True))
+            total = _kth_latest(col("occurred_at"), k, predicate.copy())
+            mergeable = k == 1 and cutoff is not None
+            direct.append(StateColumn(name, total, "latest" if mergeable else None,
+                                      cut=with_cut(total, cutoff) if mergeable else None))
         else:
             latest = f"gl_{name}"
             add_cte(latest, exp.select(col("customer_id"), exp.alias_(exp.Max(this=col("occurred_at")), "last_at",

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlglot import exp
 
-from ..dialects import CustomerBucket, RowHash
+from ..dialects import CustomerBucket, MergeSmallest, RowHash
 
 US_PER_DAY = 86_400_000_000
 US_PER_WEEK = 7 * US_PER_DAY
@@ -105,6 +105,24 @@ def nth_smallest(value: exp.Expr, n: int, condition: exp.Expr | None, kept: int 
         agg = exp.Filter(this=agg, expression=exp.Where(this=condition))
     # sqlglot numbers array elements from 0 and shifts to each dialect's base when rendering
     return exp.Bracket(this=exp.Paren(this=agg), expressions=[exp.Literal.number(n - 1)])
+
+
+def smallest_values(value: exp.Expr, kept: int, condition: exp.Expr | None) -> exp.Expr:
+    """The ``kept`` smallest ``value`` of the group's rows matching ``condition``, as an ascending
+    list (NULL if none): the mergeable form of ``nth_smallest`` that leaf state keeps (DuckDB's
+    bounded ``min(x, kept)``; ``dialects.py`` writes it as a sorted array elsewhere)."""
+    values: exp.Expr = exp.Min(this=value, count=exp.Literal.number(kept))
+    return exp.Filter(this=values, expression=exp.Where(this=condition)) if condition is not None else values
+
+
+def merge_smallest(stored: exp.Expr, new: exp.Expr, since: datetime, kept: int) -> exp.Expr:
+    """The ``kept`` smallest of a stored list's values at or before ``since`` and a list of later ones."""
+    return MergeSmallest(this=stored, expression=new, since=timestamp(since), kept=exp.Literal.number(kept))
+
+
+def element(values: exp.Expr, n: int) -> exp.Expr:
+    """The n-th (1-based) element of a list, NULL past its end (the "safe" subscript)."""
+    return exp.Bracket(this=values, expressions=[exp.Literal.number(n - 1)], safe=True)
 
 
 def epoch_us(ts: exp.Expr) -> exp.Expr:

@@ -171,7 +171,8 @@ class ExplainQueries:
             since = self.as_of - timedelta(microseconds=node.in_last.microseconds)
             counted = exp.and_(counted, exp.GT(this=col("occurred_at"), expression=timestamp(since)))
         count: exp.Expr = exp.Count(this=exp.Star()) if value is None else exp.Count(this=exp.Distinct(expressions=[value.copy()]))
-        return direct + [_alias(exp.Filter(this=count, expression=exp.Where(this=counted)), f"n_{alias}")]
+        return [s for column in direct for s in column.selections()] + [
+            _alias(exp.Filter(this=count, expression=exp.Where(this=counted)), f"n_{alias}")]
 
     # -- a `per` milestone: one row per period with a matching event ------------------------------------
     def periods(self, i: int) -> exp.Select:

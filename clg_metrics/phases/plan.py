@@ -9,6 +9,7 @@ from sqlglot import exp
 from ..compiler.journey import Incremental, progress_columns
 from ..compiler.sqlfns import col
 from ..context import Context
+from ..dialects import merges_leaf_state
 from ..engines import Engine
 from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints
 from ..models import OUTPUTS, Dag, Model, progress_model_name
@@ -79,10 +80,9 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
     config = ctx.project.config.incremental
     previous = previous_states(engine)
     cutoff = cutoff_for(ctx.as_of, timedelta(hours=config.lookback_hours))
-    for index, model in enumerate(models):
-        if model.kind != "journey":
-            continue
+    for model in [m for m in models if m.kind == "journey"]:
         journey = ctx.project.journey(model.journey).journey
+        own = [m for m in models if m.journey == journey.journey and m.kind in ("leaves", "journey")]
         state = previous.get(journey.journey)
         cutoffs = [cutoff] + ([state.cutoff] if state else [])
         # the checks' scan of the events, if they ran, computed these already (checks/stateful.py)
@@ -90,13 +90,28 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         fresh = (int(values[0]), str(values[1] or "0"))
         old = (int(values[2]), str(values[3] or "0")) if state else None
         checksum = dag.checksum(model.name)
-        mode = decide(state, checksum, ctx.as_of, old, has_current_progress(engine, journey, model.columns),
-                      full_refresh or not config.enabled)
-        incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff) if mode == "incremental" else None
+        mode = decide(state, checksum, ctx.as_of, old, has_current_tables(engine, own),
+                      full_refresh or not config.enabled, cutoff)
+        incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff, merges_leaf_state(engine.dialect)) \
+            if mode == "incremental" else None
         passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name))
         if incremental is not None or passes > 1:
-            models[index] = dag.recompile(journey.journey, incremental, passes,
-                                          passes > 1 and all(map(is_integer, id_column_types(run, journey))))
-        models[index].mode = mode if passes == 1 else f"{mode}, in {passes} passes by customer"
+            recompiled = {m.name: m for m in dag.recompile(journey.journey, incremental, passes,
+                                                           passes > 1 and all(map(is_integer, id_column_types(run, journey))))}
+            models[:] = [recompiled.get(m.name, m) for m in models]
+        for m in models:
+            if m.journey == journey.journey and m.kind in ("leaves", "journey"):
+                said = f"{mode}: new events merged into the stored state" if m.merges else mode
+                m.mode = said if passes == 1 else f"{said}, in {passes} passes by customer"
         run.states.append(JourneyState(journey.journey, checksum, ctx.as_of, cutoff, *fresh,
                                        "incremental" if mode == "incremental" else "full"))
+
+
+def has_current_tables(engine: Engine, models: list[Model]) -> bool:
+    """A journey's published leaf state and progress tables all exist with the columns its models
+    give now (an incremental build reads and keeps their rows)."""
+    for model in models:
+        columns = engine.columns(model.name)
+        if columns is None or set(columns) != set(model.columns or []):
+            return False
+    return True
