@@ -34,6 +34,16 @@ PROGRESS_PREFIX = "progress__"
 OUTPUTS = OUTPUT_NAMES
 
 
+@dataclass(frozen=True)
+class LeafDelta:
+    """An incremental build's change to a leaf state table: the touched customers' ids and their
+    new rows (one query per pass), applied in place where publishing is one transaction
+    (``phases/deltas.py``), so that the untouched customers' rows are not copied."""
+
+    ids: tuple[exp.Query, ...]
+    rows: tuple[exp.Query, ...]
+
+
 @dataclass
 class Model:
     """One table the build materializes."""
@@ -53,6 +63,7 @@ class Model:
     # are exactly ``query``'s; empty: one statement
     passes: tuple[exp.Query, ...] = ()
     merges: bool = False  # leaf state merging new events into the stored rows (compiler/leaves.py)
+    delta: LeafDelta | None = None  # incremental leaf state: its touched rows, to update it in place
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -304,6 +315,12 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
         built = [(tables.leaves, "leaves", queries(lambda c: c.leaves_query(tables)))]
         built += [(tables.periods[i], "leaves", queries(lambda c, i=i: c.periods_query(i, tables))) for i in periodic]
         built.append((progress_model_name(name), "journey", queries(lambda c: c.compile(tables))))
+        deltas = {}  # incremental: each leaf state table's touched rows, for an in-place update
+        if incremental is not None:
+            ids = queries(lambda c: c.touched_ids())
+            deltas[tables.leaves] = (ids, queries(lambda c: c.leaves_query(tables, touched_only=True)))
+            for i in periodic:
+                deltas[tables.periods[i]] = (ids, queries(lambda c, i=i: c.periods_query(i, tables, touched_only=True)))
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None
@@ -314,8 +331,13 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
     for model_name, kind, (query, parts, merges) in built:
         depends_on = reads + (tuple(m.name for m in models) if kind == "journey" else ())
         columns = progress_columns(journey) if kind == "journey" else list(query.named_selects)
+        delta = None
+        if model_name in deltas:
+            (ids, id_parts, _), (rows, row_parts, _) = deltas[model_name]
+            delta = LeafDelta(id_parts or (ids,), row_parts or (rows,))
         models.append(Model(model_name, kind, query, depends_on=depends_on, path=loaded.source.path, journey=name,
-                            checksum=_text_hash(definition), columns=columns, passes=parts, merges=merges))
+                            checksum=_text_hash(definition), columns=columns, passes=parts, merges=merges,
+                            delta=delta))
     return models
 
 

@@ -18,6 +18,8 @@ STATE_TABLES: tuple[str, ...] = ("clg_state", "clg_output_state", "clg_builds", 
 # name prefix -> what the tool uses such names for
 RESERVED_PREFIXES: tuple[tuple[str, str], ...] = (
     ("progress__", "a journey's progress model (progress__<journey>)"),
+    ("progress_leaves__", "a journey's leaf state (progress_leaves__<journey>)"),
+    ("progress_periods__", "a journey's per-period leaf state (progress_periods__<journey>__<i>)"),
     ("__clg", "the tool's staged and temporary tables (e.g. __clg_next__<name>)"),
     ("clg_check_ids_", "the checks' per-customer event counts (clg_check_ids_<hash>)"),
 )

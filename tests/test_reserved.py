@@ -17,7 +17,8 @@ JOURNEY = ("journey: j\nevents: {from: events}\nphases:\n  - phase: p\n    miles
 
 RESERVED = ["milestone_status", "customer_progress", "funnel", "dq_results", "segment_members", "segment_funnel",
             "success_gaps", "win_back", "cohort_funnel", "kpi_trend", "period_kpis", "job_themes", "job_statements",
-            "progress__j", "progress__audience_research", "clg_state", "clg_builds", "__clg_next__stg_events",
+            "progress__j", "progress__audience_research", "progress_leaves__j", "progress_periods__j__1",
+            "clg_state", "clg_builds", "__clg_next__stg_events",
             "__clg_tmp", "Clg_State"]
 
 
@@ -46,12 +47,14 @@ def test_the_rule_covers_the_names_the_build_uses():
     """The prefixes and tables of the DAG, the runner and the incremental state all count as reserved."""
     from clg_metrics.checks.results import DQ_TABLE
     from clg_metrics.checks.state import CHECK_STATE_TABLE, ids_table
+    from clg_metrics.compiler.leaves import leaves_model_name, periods_model_name
     from clg_metrics.incremental import STATE_TABLE
     from clg_metrics.models import PROGRESS_PREFIX
     from clg_metrics.runner import STAGED_PREFIX
 
     for name in (DQ_TABLE, STATE_TABLE, CHECK_STATE_TABLE, ids_table("events", "events.customer_id.in_customers"),
-                 PROGRESS_PREFIX + "j", STAGED_PREFIX + "funnel", *OUTPUT_TABLES):
+                 PROGRESS_PREFIX + "j", leaves_model_name("j"), periods_model_name("j", 2), STAGED_PREFIX + "funnel",
+                 *OUTPUT_TABLES):
         assert reserved_name_problem(name), name
 
 

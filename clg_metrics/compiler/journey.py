@@ -137,6 +137,7 @@ class JourneyCompiler:
         self.ctes: list[tuple[str, exp.Expr]] = []
         self.tables: LeafTables | None = None  # the DAG's leaf state tables (None: inlined as CTEs)
         self.merge = False  # the leaf state query being built merges new events into stored rows
+        self.touched_only = False  # ... and gives only the touched customers' rows (a delta)
         self.milestones = [m for _, m in journey.milestones]
         self.index = {m.milestone: i + 1 for i, m in enumerate(self.milestones)}
         self.cumulative = [leaf for i, m in enumerate(self.milestones, 1) if m.effective_per is None
@@ -209,19 +210,27 @@ class JourneyCompiler:
                 for leaf in leaves]
 
     # -- leaf state: the aggregates over the events -------------------------------------------
-    def leaves_query(self, tables: LeafTables) -> exp.Query:
-        """The per-customer leaf state (``progress_leaves__<journey>``), as its own model."""
-        self.ctes, self.tables = [], tables
+    def leaves_query(self, tables: LeafTables, touched_only: bool = False) -> exp.Query:
+        """The per-customer leaf state (``progress_leaves__<journey>``), as its own model; with
+        ``touched_only`` (incremental) only the touched customers' new rows, for a delta."""
+        self.ctes, self.tables, self.touched_only = [], tables, touched_only
         self.merge = self._can_merge and self._customer_state_mergeable()
         self._sources(with_customers=self.incremental is not None)
         return self._finish(self._customer_state())
 
-    def periods_query(self, i: int, tables: LeafTables) -> exp.Query:
+    def periods_query(self, i: int, tables: LeafTables, touched_only: bool = False) -> exp.Query:
         """``per`` milestone i's per-period leaf state (``progress_periods__<journey>__<i>``)."""
-        self.ctes, self.tables = [], tables
+        self.ctes, self.tables, self.touched_only = [], tables, touched_only
         self.merge = self._can_merge and not any(leaf.condition.distinct for leaf in self.periodic[i])
         self._sources(with_customers=self.incremental is not None)
         return self._finish(self._period_state(i))
+
+    def touched_ids(self) -> exp.Query:
+        """Incremental: the customers whose rows of the leaf state and progress tables this build
+        replaces (``_sources``' ``affected``)."""
+        self.ctes, self.merge = [], False
+        self._sources(with_customers=False)
+        return self._finish(exp.select(col("customer_id")).from_(cte_table("affected"), copy=False))
 
     def _customer_state(self) -> exp.Select:
         """CTE ``agg`` (and the distinct leaves' and segments' two-step CTEs); the per-customer leaf
@@ -278,7 +287,7 @@ class JourneyCompiler:
             touched = previous.copy().where(col("customer_id").isin(query=cte_ids("affected")), copy=False)
             rows = merged_rows(columns, keys, touched.subquery("s"), cte_table(aggregate, "n"), self.incremental.since)
             rows = exp.select(*[col(n) for n in names]).from_(rows.subquery("r"), copy=False)
-        if previous is None:
+        if previous is None or self.touched_only:
             return rows
         kept = exp.select(*[col(n) for n in names]).from_(previous.subquery("o"), copy=False).where(
             exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)

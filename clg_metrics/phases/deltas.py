@@ -33,6 +33,7 @@ from datetime import datetime
 from sqlglot import exp
 
 from ..compiler.outputs import OUTPUTS_BY_NAME, BuiltJourney, OutputTable
+from ..compiler.sqlfns import col
 from ..deltas import (OUTPUT_STATE_COLUMNS, OUTPUT_STATE_TABLE, OutputState, TableDelta, output_checksum,
                       progress_changed, replaced_rows, touched_query)
 from ..models import Dag, Model, progress_model_name, renamed
@@ -180,3 +181,31 @@ def stage_delta(run: BuildRun, model: Model) -> ModelResult | None:
     if plan.whole:
         message += f"; whole: {', '.join(plan.whole)}"
     return ModelResult(model.name, model.kind, "success", time.perf_counter() - started, count, message)
+
+
+def stage_leaf_delta(run: BuildRun, model: Model) -> ModelResult | None:
+    """Stage an incremental build's leaf state table (``Model.delta``) as a delta where publishing
+    is one transaction: the touched customers' ids and new rows in scratch tables, the staged twin
+    a view of the whole new table, the publish a DELETE and an INSERT; None to build it whole."""
+    engine = run.engine
+    if model.delta is None or not engine.SUPPORTS_TRANSACTIONS or model.name not in engine.tables():
+        return None
+    started = time.perf_counter()
+    ids, rows = DELTA_PREFIX + "t__" + model.name, DELTA_PREFIX + "d__" + model.name
+    for name, queries in ((ids, model.delta.ids), (rows, model.delta.rows)):
+        first, *rest = [renamed(q, run.physical) for q in queries]
+        engine.create_table_as(name, first, model.source_dialect)
+        run.scratch.append(name)
+        for query in rest:  # one query per pass by customer
+            engine.insert_into(name, query, source_dialect=model.source_dialect)
+    if engine.column_types(rows) != engine.column_types(model.name):  # (e.g. an id type changed)
+        engine.drop([ids, rows])
+        run.scratch[:] = [t for t in run.scratch if t not in (ids, rows)]
+        return None
+    replaced = col("customer_id").isin(query=exp.select(col("customer_id")).from_(engine.table(ids)))
+    delta = TableDelta(model.name, tuple(model.columns), engine.table(rows), replaced, STAGED_PREFIX + model.name)
+    engine.create_view_as(STAGED_PREFIX + model.name, delta.new_table(engine.table(model.name)))
+    run.deltas[model.name] = delta
+    touched = engine.row_count(ids)
+    return ModelResult(model.name, model.kind, "success", time.perf_counter() - started, engine.row_count(rows),
+                       f"in place: the rows of {touched} touched customers")

@@ -13,7 +13,7 @@ from ..engines import Engine
 from ..diagnose import describe
 from ..errors import BuildError, ClgError, CompileError, EngineError, first_line
 from ..models import Model
-from .deltas import stage_delta
+from .deltas import stage_delta, stage_leaf_delta
 from .publish import abort
 from .run import STAGED_PREFIX, BuildRun, ModelResult
 
@@ -29,7 +29,8 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
             if run.on_start:
                 run.on_start(model)
             try:
-                result = stage_delta(run, model) if model.name in run.delta_plans else None
+                result = stage_delta(run, model) if model.name in run.delta_plans else \
+                    stage_leaf_delta(run, model) if model.kind == "leaves" else None
                 if result is None:  # (a delta whose types no longer fit is built whole)
                     run.delta_plans.pop(model.name, None)
                     result = run_model(run.engine, model, run.physical, run.ctx.project)
@@ -38,7 +39,7 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
                                                      if not isinstance(exc, KeyboardInterrupt) else "interrupted"))
                 raise
             if model.mode and result.status == "success":
-                result.message = model.mode
+                result.message = f"{model.mode}; {result.message}" if result.message else model.mode
             if result.status == "error":
                 failed = result
             else:

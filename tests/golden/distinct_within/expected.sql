@@ -35,18 +35,6 @@ WITH __clg_ev AS NOT MATERIALIZED (
   GROUP BY
     "customer_id",
     "value"
-), __clg_agg AS (
-  SELECT
-    "customer_id" AS "customer_id",
-    MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'export' AND (
-        "format" IN ('csv', 'xlsx')
-      )) AS "l3_1",
-    MIN("occurred_at") AS "first_event_at",
-    MAX("occurred_at") AS "last_event_at"
-  FROM __clg_ev AS ev
-  GROUP BY
-    "customer_id"
 ), __clg_dn_l1 AS (
   SELECT
     "customer_id",
@@ -56,19 +44,31 @@ WITH __clg_ev AS NOT MATERIALIZED (
   FROM __clg_dv_l1 AS dv_l1
   GROUP BY
     "customer_id"
-), __clg_s0 AS (
+), __clg_agg AS (
   SELECT
-    COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
-    cust."signed_up_at" AS "signed_up_at",
-    agg."l3_1",
-    dn_l1."l1",
-    agg."first_event_at",
-    agg."last_event_at"
-  FROM __clg_agg AS agg
-  FULL OUTER JOIN __clg_cust AS cust
-    ON agg."customer_id" = cust."customer_id"
+    "customer_id" AS "customer_id",
+    MIN("occurred_at") FILTER(WHERE
+      "event_name" = 'export' AND (
+        "format" IN ('csv', 'xlsx')
+      )) AS "t_1",
+    MIN("occurred_at") AS "first_event_at",
+    MAX("occurred_at") AS "last_event_at",
+    MAX("occurred_at") FILTER(WHERE
+      "occurred_at" <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)) AS "last_event_at__cut"
+  FROM __clg_ev AS ev
+  GROUP BY
+    "customer_id"
+), __clg_lv AS (
+  SELECT
+    a."customer_id",
+    a."t_1",
+    a."first_event_at",
+    a."last_event_at",
+    a."last_event_at__cut",
+    dn_l1."l1"
+  FROM __clg_agg AS a
   LEFT JOIN __clg_dn_l1 AS dn_l1
-    ON agg."customer_id" = dn_l1."customer_id"
+    ON a."customer_id" = dn_l1."customer_id"
 ), __clg_pe_2 AS NOT MATERIALIZED (
   SELECT
     *
@@ -91,12 +91,10 @@ WITH __clg_ev AS NOT MATERIALIZED (
         ) % 86400000000
       )
     ) // 86400000000 AS "p",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'login')
-    )[2] AS "l2_0",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'login') AS "t_1",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'export') AS "l2_1"
+      "event_name" = 'export') AS "t_2"
   FROM __clg_pe_2 AS pe_2
   GROUP BY
     "customer_id",
@@ -113,6 +111,24 @@ WITH __clg_ev AS NOT MATERIALIZED (
         ) % 86400000000
       )
     ) // 86400000000
+), __clg_pb_2 AS (
+  SELECT
+    a."customer_id",
+    a."p",
+    a."t_1",
+    a."t_2"
+  FROM __clg_pa_2 AS a
+), __clg_s0 AS (
+  SELECT
+    COALESCE(lv."customer_id", cust."customer_id") AS "customer_id",
+    cust."signed_up_at" AS "signed_up_at",
+    lv."l1" AS "l1",
+    lv."t_1" AS "l3_1",
+    lv."first_event_at",
+    lv."last_event_at"
+  FROM __clg_lv AS lv
+  FULL OUTER JOIN __clg_cust AS cust
+    ON lv."customer_id" = cust."customer_id"
 ), __clg_q_2 AS (
   SELECT
     "customer_id",
@@ -126,10 +142,17 @@ WITH __clg_ev AS NOT MATERIALIZED (
       LAG("p", 1) OVER (PARTITION BY "customer_id" ORDER BY "p") AS "p_back"
     FROM (
       SELECT
-        a."customer_id",
-        a."p",
+        "customer_id",
+        "p",
         LEAST("l2_0", "l2_1") AS "m"
-      FROM __clg_pa_2 AS a
+      FROM (
+        SELECT
+          b."customer_id",
+          b."p",
+          b."t_1"[2] AS "l2_0",
+          b."t_2" AS "l2_1"
+        FROM __clg_pb_2 AS b
+      ) AS a
     ) AS x
     WHERE
       NOT "m" IS NULL

@@ -44,41 +44,55 @@ WITH __clg_ev AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'signup') AS "l1",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'search')
-    )[2] AS "l2_0",
+      "event_name" = 'signup') AS "t_1",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'search') AS "t_2",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'export') AS "l2_1",
+      "event_name" = 'export') AS "t_3",
     MIN("occurred_at") AS "first_event_at",
     MAX("occurred_at") AS "last_event_at",
+    MAX("occurred_at") FILTER(WHERE
+      "occurred_at" <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)) AS "last_event_at__cut",
     COUNT(*) FILTER(WHERE
       "event_name" = 'support_ticket') AS "g1_2_c",
+    COUNT(*) FILTER(WHERE
+      (
+        "event_name" = 'support_ticket'
+      )
+      AND "occurred_at" <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)) AS "g1_2_c__cut",
     -(
       EPOCH_US(MAX("occurred_at") FILTER(WHERE
         "event_name" IN ('search', 'login')))
-    ) AS "g2_2_m"
+    ) AS "g2_2_m",
+    -(
+      EPOCH_US(
+        MAX("occurred_at") FILTER(WHERE
+          (
+            "event_name" IN ('search', 'login')
+          )
+          AND "occurred_at" <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP))
+      )
+    ) AS "g2_2_m__cut"
   FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
-), __clg_s0 AS (
+), __clg_lv AS (
   SELECT
-    COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
-    cust."signed_up_at" AS "signed_up_at",
-    agg."l1",
-    agg."l2_0",
-    agg."l2_1",
-    agg."first_event_at",
-    agg."last_event_at",
-    agg."g1_2_c",
-    agg."g2_2_m",
+    a."customer_id",
+    a."t_1",
+    a."t_2",
+    a."t_3",
+    a."first_event_at",
+    a."last_event_at",
+    a."last_event_at__cut",
+    a."g1_2_c",
+    a."g1_2_c__cut",
+    a."g2_2_m",
+    a."g2_2_m__cut",
     gn_g3_0_n."g3_0_n"
-  FROM __clg_agg AS agg
-  FULL OUTER JOIN __clg_cust AS cust
-    ON agg."customer_id" = cust."customer_id"
+  FROM __clg_agg AS a
   LEFT JOIN __clg_gn_g3_0_n AS gn_g3_0_n
-    ON agg."customer_id" = gn_g3_0_n."customer_id"
+    ON a."customer_id" = gn_g3_0_n."customer_id"
 ), __clg_pe_3 AS NOT MATERIALIZED (
   SELECT
     *
@@ -102,7 +116,7 @@ WITH __clg_ev AS NOT MATERIALIZED (
       )
     ) // 604800000000 AS "p",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'login') AS "l3"
+      "event_name" = 'login') AS "t_1"
   FROM __clg_pe_3 AS pe_3
   GROUP BY
     "customer_id",
@@ -119,6 +133,27 @@ WITH __clg_ev AS NOT MATERIALIZED (
         ) % 604800000000
       )
     ) // 604800000000
+), __clg_pb_3 AS (
+  SELECT
+    a."customer_id",
+    a."p",
+    a."t_1"
+  FROM __clg_pa_3 AS a
+), __clg_s0 AS (
+  SELECT
+    COALESCE(lv."customer_id", cust."customer_id") AS "customer_id",
+    cust."signed_up_at" AS "signed_up_at",
+    lv."t_1" AS "l1",
+    lv."t_2"[2] AS "l2_0",
+    lv."t_3" AS "l2_1",
+    lv."first_event_at",
+    lv."last_event_at",
+    lv."g1_2_c",
+    lv."g2_2_m",
+    lv."g3_0_n"
+  FROM __clg_lv AS lv
+  FULL OUTER JOIN __clg_cust AS cust
+    ON lv."customer_id" = cust."customer_id"
 ), __clg_q_3 AS (
   SELECT
     "customer_id",
@@ -132,10 +167,16 @@ WITH __clg_ev AS NOT MATERIALIZED (
       LAG("p", 1) OVER (PARTITION BY "customer_id" ORDER BY "p") AS "p_back"
     FROM (
       SELECT
-        a."customer_id",
-        a."p",
+        "customer_id",
+        "p",
         "l3" AS "m"
-      FROM __clg_pa_3 AS a
+      FROM (
+        SELECT
+          b."customer_id",
+          b."p",
+          b."t_1" AS "l3"
+        FROM __clg_pb_3 AS b
+      ) AS a
     ) AS x
     WHERE
       NOT "m" IS NULL

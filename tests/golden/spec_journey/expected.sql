@@ -23,61 +23,47 @@ WITH __clg_ev AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'page_view') AS "l1",
+      "event_name" = 'page_view') AS "t_1",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'trial_started') AS "l2",
-    (
-      MIN("occurred_at", 10) FILTER(WHERE
-        "event_name" = 'search')
-    )[5] AS "l3_0",
+      "event_name" = 'trial_started') AS "t_2",
+    MIN("occurred_at", 10) FILTER(WHERE
+      "event_name" = 'search') AS "t_3",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'list_created') AS "t_4",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'export' AND (
+        (
+          "properties" ->> '$.format'
+        ) = 'csv'
+      )) AS "t_5",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'list_created') AS "l3_1",
-    (
-      MIN("occurred_at", 10) FILTER(WHERE
-        "event_name" = 'search')
-    )[10] AS "l4_0",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'list_created')
-    )[2] AS "l4_1",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'export' AND (
-          (
-            "properties" ->> '$.format'
-          ) = 'csv'
-        ))
-    )[2] AS "l4_2",
+      "event_name" = 'upgrade') AS "t_6",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'upgrade') AS "l7_1_0",
+      "event_name" = 'review') AS "t_7",
     MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'review') AS "l7_1_1",
-    MIN("occurred_at") FILTER(WHERE
-      "event_name" = 'referral') AS "l7_1_2",
+      "event_name" = 'referral') AS "t_8",
     MIN("occurred_at") AS "first_event_at",
-    MAX("occurred_at") AS "last_event_at"
+    MAX("occurred_at") AS "last_event_at",
+    MAX("occurred_at") FILTER(WHERE
+      "occurred_at" <= CAST('2025-01-01 00:00:00.000000' AS TIMESTAMP)) AS "last_event_at__cut"
   FROM __clg_ev AS ev
   GROUP BY
     "customer_id"
-), __clg_s0 AS (
+), __clg_lv AS (
   SELECT
-    COALESCE(agg."customer_id", cust."customer_id") AS "customer_id",
-    cust."signed_up_at" AS "signed_up_at",
-    agg."l1",
-    agg."l2",
-    agg."l3_0",
-    agg."l3_1",
-    agg."l4_0",
-    agg."l4_1",
-    agg."l4_2",
-    agg."l7_1_0",
-    agg."l7_1_1",
-    agg."l7_1_2",
-    agg."first_event_at",
-    agg."last_event_at"
-  FROM __clg_agg AS agg
-  FULL OUTER JOIN __clg_cust AS cust
-    ON agg."customer_id" = cust."customer_id"
+    a."customer_id",
+    a."t_1",
+    a."t_2",
+    a."t_3",
+    a."t_4",
+    a."t_5",
+    a."t_6",
+    a."t_7",
+    a."t_8",
+    a."first_event_at",
+    a."last_event_at",
+    a."last_event_at__cut"
+  FROM __clg_agg AS a
 ), __clg_pe_5 AS NOT MATERIALIZED (
   SELECT
     *
@@ -90,39 +76,24 @@ WITH __clg_ev AS NOT MATERIALIZED (
   SELECT
     "customer_id" AS "customer_id",
     YEAR("occurred_at") * 12 + MONTH("occurred_at") AS "p",
-    (
-      MIN("occurred_at", 10) FILTER(WHERE
-        "event_name" = 'search')
-    )[10] AS "l5_0",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'list_created')
-    )[2] AS "l5_1",
-    (
-      MIN("occurred_at", 2) FILTER(WHERE
-        "event_name" = 'export')
-    )[2] AS "l5_2"
+    MIN("occurred_at", 10) FILTER(WHERE
+      "event_name" = 'search') AS "t_1",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'list_created') AS "t_2",
+    MIN("occurred_at", 2) FILTER(WHERE
+      "event_name" = 'export') AS "t_3"
   FROM __clg_pe_5 AS pe_5
   GROUP BY
     "customer_id",
     YEAR("occurred_at") * 12 + MONTH("occurred_at")
-), __clg_q_5 AS (
+), __clg_pb_5 AS (
   SELECT
-    "customer_id",
-    "p",
-    "m"
-  FROM (
-    SELECT
-      a."customer_id",
-      a."p",
-      CASE
-        WHEN NOT "l5_0" IS NULL AND NOT "l5_1" IS NULL AND NOT "l5_2" IS NULL
-        THEN GREATEST("l5_0", "l5_1", "l5_2")
-      END AS "m"
-    FROM __clg_pa_5 AS a
-  ) AS x
-  WHERE
-    NOT "m" IS NULL
+    a."customer_id",
+    a."p",
+    a."t_1",
+    a."t_2",
+    a."t_3"
+  FROM __clg_pa_5 AS a
 ), __clg_pe_6 AS NOT MATERIALIZED (
   SELECT
     *
@@ -145,10 +116,8 @@ WITH __clg_ev AS NOT MATERIALIZED (
         ) % 604800000000
       )
     ) // 604800000000 AS "p",
-    (
-      MIN("occurred_at", 3) FILTER(WHERE
-        "event_name" = 'login')
-    )[3] AS "l6"
+    MIN("occurred_at", 3) FILTER(WHERE
+      "event_name" = 'login') AS "t_1"
   FROM __clg_pe_6 AS pe_6
   GROUP BY
     "customer_id",
@@ -165,6 +134,56 @@ WITH __clg_ev AS NOT MATERIALIZED (
         ) % 604800000000
       )
     ) // 604800000000
+), __clg_pb_6 AS (
+  SELECT
+    a."customer_id",
+    a."p",
+    a."t_1"
+  FROM __clg_pa_6 AS a
+), __clg_s0 AS (
+  SELECT
+    COALESCE(lv."customer_id", cust."customer_id") AS "customer_id",
+    cust."signed_up_at" AS "signed_up_at",
+    lv."t_1" AS "l1",
+    lv."t_2" AS "l2",
+    lv."t_3"[5] AS "l3_0",
+    lv."t_4"[1] AS "l3_1",
+    lv."t_3"[10] AS "l4_0",
+    lv."t_4"[2] AS "l4_1",
+    lv."t_5"[2] AS "l4_2",
+    lv."t_6" AS "l7_1_0",
+    lv."t_7" AS "l7_1_1",
+    lv."t_8" AS "l7_1_2",
+    lv."first_event_at",
+    lv."last_event_at"
+  FROM __clg_lv AS lv
+  FULL OUTER JOIN __clg_cust AS cust
+    ON lv."customer_id" = cust."customer_id"
+), __clg_q_5 AS (
+  SELECT
+    "customer_id",
+    "p",
+    "m"
+  FROM (
+    SELECT
+      "customer_id",
+      "p",
+      CASE
+        WHEN NOT "l5_0" IS NULL AND NOT "l5_1" IS NULL AND NOT "l5_2" IS NULL
+        THEN GREATEST("l5_0", "l5_1", "l5_2")
+      END AS "m"
+    FROM (
+      SELECT
+        b."customer_id",
+        b."p",
+        b."t_1"[10] AS "l5_0",
+        b."t_2"[2] AS "l5_1",
+        b."t_3"[2] AS "l5_2"
+      FROM __clg_pb_5 AS b
+    ) AS a
+  ) AS x
+  WHERE
+    NOT "m" IS NULL
 ), __clg_q_6 AS (
   SELECT
     "customer_id",
@@ -178,10 +197,16 @@ WITH __clg_ev AS NOT MATERIALIZED (
       LAG("p", 3) OVER (PARTITION BY "customer_id" ORDER BY "p") AS "p_back"
     FROM (
       SELECT
-        a."customer_id",
-        a."p",
+        "customer_id",
+        "p",
         "l6" AS "m"
-      FROM __clg_pa_6 AS a
+      FROM (
+        SELECT
+          b."customer_id",
+          b."p",
+          b."t_1"[3] AS "l6"
+        FROM __clg_pb_6 AS b
+      ) AS a
     ) AS x
     WHERE
       NOT "m" IS NULL
