@@ -36,7 +36,7 @@ OUTPUTS = OUTPUT_NAMES
 
 @dataclass(frozen=True)
 class LeafDelta:
-    """An incremental build's change to a leaf state table: the touched customers' ids and their
+    """An incremental build's change to a leaf state or progress table: the touched customers' ids and their
     new rows (one query per pass), applied in place where publishing is one transaction
     (``phases/deltas.py``), so that the untouched customers' rows are not copied."""
 
@@ -63,7 +63,7 @@ class Model:
     # are exactly ``query``'s; empty: one statement
     passes: tuple[exp.Query, ...] = ()
     merges: bool = False  # leaf state merging new events into the stored rows (compiler/leaves.py)
-    delta: LeafDelta | None = None  # incremental leaf state: its touched rows, to update it in place
+    delta: LeafDelta | None = None  # incremental leaf state and progress: the touched rows, to update in place
 
     def sql(self, dialect: str, rename: Callable[[str], str] | None = None, pretty: bool = True) -> str:
         """The model's SELECT for ``dialect``; ``rename`` maps project tables to the relation to read."""
@@ -321,6 +321,7 @@ def compile_journey(loaded: LoadedJourney, as_of: datetime, sql_dialect: str,
             deltas[tables.leaves] = (ids, queries(lambda c: c.leaves_query(tables, touched_only=True)))
             for i in periodic:
                 deltas[tables.periods[i]] = (ids, queries(lambda c, i=i: c.periods_query(i, tables, touched_only=True)))
+            deltas[progress_model_name(name)] = (ids, queries(lambda c: c.compile(tables, touched_only=True)))
     except CompileError as exc:
         line, column = loaded.source.locate(("events", "from"))
         raise CompileError(f"{loaded.source.path}:{line}:{column}: {exc}") from None

@@ -356,11 +356,12 @@ class JourneyCompiler:
         return final
 
     # -- the progress query -----------------------------------------------------------------
-    def compile(self, tables: LeafTables | None = None) -> exp.Query:
+    def compile(self, tables: LeafTables | None = None, touched_only: bool = False) -> exp.Query:
         """The progress query: customer_id, signed_up_at, r_1..r_K (reached_at of each milestone),
         the event span, the segment state and the period lists; reading the leaf state from
-        ``tables``, or (None) from its own queries inlined as CTEs."""
-        self.ctes, self.tables, self.merge = [], tables, False
+        ``tables``, or (None) from its own queries inlined as CTEs. With ``touched_only``
+        (incremental) only the touched customers' rows, for a delta."""
+        self.ctes, self.tables, self.merge, self.touched_only = [], tables, False, False
         self._sources()
         if tables is None:
             self.ctes.append(("lv", self._customer_state()))
@@ -387,7 +388,7 @@ class JourneyCompiler:
             stage = self._with_period_lists(stage, list(self.periodic))
         columns = progress_columns(self.journey)
         final = exp.select(*[col(c) for c in columns]).from_(cte_table(stage), copy=False)
-        if self.incremental is not None:
+        if self.incremental is not None and not touched_only:
             kept = exp.select(*[col(c) for c in columns]).from_(self._previous_rows(), copy=False).where(
                 exp.Not(this=col("customer_id").isin(query=cte_ids("affected"))), copy=False)
             final = exp.union(final, kept, distinct=False)

@@ -184,7 +184,7 @@ def stage_delta(run: BuildRun, model: Model) -> ModelResult | None:
 
 
 def stage_leaf_delta(run: BuildRun, model: Model) -> ModelResult | None:
-    """Stage an incremental build's leaf state table (``Model.delta``) as a delta where publishing
+    """Stage an incremental build's leaf state or progress table (``Model.delta``) as a delta where publishing
     is one transaction: the touched customers' ids and new rows in scratch tables, the staged twin
     a view of the whole new table, the publish a DELETE and an INSERT; None to build it whole."""
     engine = run.engine

@@ -30,7 +30,7 @@ def materialize(run: BuildRun, models: list[Model], later: list[Model] = ()) -> 
                 run.on_start(model)
             try:
                 result = stage_delta(run, model) if model.name in run.delta_plans else \
-                    stage_leaf_delta(run, model) if model.kind == "leaves" else None
+                    stage_leaf_delta(run, model) if model.delta is not None else None
                 if result is None:  # (a delta whose types no longer fit is built whole)
                     run.delta_plans.pop(model.name, None)
                     result = run_model(run.engine, model, run.physical, run.ctx.project)
