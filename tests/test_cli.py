@@ -77,7 +77,7 @@ EXPECTED_FUNNEL = [
     (3, "exported", 1, Decimal("33.33"), Decimal("50.00"), 1, Decimal("1.50")),
 ]
 # the seed, the journey's progress model, then every output table of the registry (SPEC §3, §5 ...)
-MODELS = ["events", "progress__onboarding", *OUTPUT_NAMES]
+MODELS = ["events", "progress_leaves__onboarding", "progress__onboarding", *OUTPUT_NAMES]
 assert {"milestone_status", "customer_progress", "funnel"} <= set(OUTPUT_NAMES)
 COMMANDS = ["init", "validate", "compile", "seed", "build", "show", "ls"]
 
@@ -142,7 +142,10 @@ def test_compile_writes_sql_and_manifest(project):
     manifest = json.loads((target / "manifest.json").read_text())
     models = manifest["models"]
     assert set(MODELS) <= set(models)
-    assert models["progress__onboarding"]["depends_on"] == ["events"]
+    # the journey's leaf state is read from the events, the progress model from the leaf state
+    assert models["progress_leaves__onboarding"]["depends_on"] == ["events"]
+    assert models["progress_leaves__onboarding"]["kind"] == "leaves"
+    assert models["progress__onboarding"]["depends_on"] == ["events", "progress_leaves__onboarding"]
     assert models["progress__onboarding"]["kind"] == "journey"
     assert models["progress__onboarding"]["compiled_sql"] == progress_sql.read_text().rstrip().rstrip(";")
     for name in ("milestone_status", "customer_progress", "funnel"):
@@ -166,7 +169,7 @@ def test_ls_lists_models_in_build_order(project):
     assert positions["events"] < positions["progress__onboarding"] < positions["funnel"]
     assert positions["progress__onboarding"] < positions["milestone_status"]
     progress_line = lines[positions["progress__onboarding"]]
-    assert progress_line.rstrip().endswith("events")
+    assert progress_line.rstrip().endswith("events, progress_leaves__onboarding")
 
 
 # --- seed / build / show ------------------------------------------------------------------------

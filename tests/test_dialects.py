@@ -50,14 +50,14 @@ def test_compile_uses_the_targets_engine_and_dialect_overrides_it(demo):
         "    wh: {type: postgres, host: db.example, user: u, password: \"{{ env_var('NO_SUCH_PW', '') }}\","
         " dbname: d, schema: analytics}\n")
     assert cli("compile", "--target", "wh", project_dir=demo)[0] == 0
-    journey = compiled_files(demo)["journey/progress__audience_research.sql"]
+    journey = compiled_files(demo)["leaves/progress_leaves__audience_research.sql"]
     assert "ARRAY_AGG" in journey and "FILTER" in journey  # PostgreSQL's n-th smallest
     assert cli("compile", project_dir=demo)[0] == 0  # the profile's default target: DuckDB
-    # DuckDB's bounded top-n, one state of the largest n (10) for the demo's 5 and 10 searches
-    assert "MIN(\"occurred_at\", 10)" in compiled_files(demo)["journey/progress__audience_research.sql"]
+    # DuckDB's bounded top-n (in the leaf state), one state of the largest n (10) for the demo's 5 and 10 searches
+    assert "MIN(\"occurred_at\", 10)" in compiled_files(demo)["leaves/progress_leaves__audience_research.sql"]
     code, output = cli("compile", "--target", "wh", "--dialect", "spark", project_dir=demo)
     assert code == 0 and "for spark" in output
-    assert "ARRAY_SORT" in compiled_files(demo)["journey/progress__audience_research.sql"]
+    assert "ARRAY_SORT" in compiled_files(demo)["leaves/progress_leaves__audience_research.sql"]
 
 
 def test_unknown_dialect_is_a_usage_error(demo):
