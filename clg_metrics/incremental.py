@@ -94,8 +94,10 @@ def decide(previous: JourneyState | None, checksum: str, as_of: datetime, previo
     """'incremental' or the reason for a full rebuild."""
     if full_refresh:
         return "full: --full-refresh"
-    if previous is None or not has_progress:
+    if previous is None:
         return "full: no previous build"
+    if not has_progress:
+        return "full: its published tables are missing or do not fit its definition"
     if previous.checksum != checksum:
         return "full: the journey or a model it reads changed"
     if as_of < previous.as_of:
