@@ -4,12 +4,12 @@ A process of its own because the pytest process may already hold a local SparkCo
 JVM, and pyspark cannot add a Connect session beside it), and because the engine reuses a
 session active in its process: only a fresh process starts one from the target as a user's would.
 
-    python tests/spark_client.py cli ARGS...                  the CLI (``clg-metrics ARGS...``)
-    python tests/spark_client.py outputs TARGET PROJECT OUT   ``show funnel``, then every output table
-    python tests/spark_client.py semantics TARGET OUT CASE... test_semantics cases, rows equal DuckDB's
+    python tests/spark_client.py cli ARGS...                      the CLI (``clg-metrics ARGS...``)
+    python tests/spark_client.py read TARGET PROJECT OUT CASE...  after a build: what the tests check
 
 TARGET is a SparkTarget as JSON; OUT a pickle file the test reads back (rows keep their Python
-types: datetimes, Decimals). Cases report their failures in OUT rather than stopping the rest.
+types: datetimes, Decimals). Reading and the semantic cases share one process: on a cluster each
+process costs a driver and an executor JVM. Cases report failures in OUT rather than stopping.
 """
 
 from __future__ import annotations
@@ -26,35 +26,34 @@ def target_of(text: str):
     return SparkTarget.model_validate_json(text)
 
 
-def outputs(target_json: str, project: str, out: str) -> None:
-    """``show funnel`` in this later process, then the output tables and the first build's checks."""
+def read(target_json: str, project: str, out: str, cases: list[str]) -> None:
+    """In this later process: ``show funnel``, every output table, the first build's check
+    outcomes, and the named test_semantics cases with a run_journey that requires DuckDB's rows."""
     from click.testing import CliRunner
 
     from clg_metrics.cli import main
-    from clg_metrics.compiler import OUTPUT_NAMES
     from clg_metrics.engines import connect
-    from engines import DQ_QUERY, rows
+    from engines import DQ_QUERY, OUTPUTS, rows
 
     engine = connect(target_of(target_json), Path(project))  # (the CLI's engine reuses this session)
     try:
+        spark = engine.spark
+        result = {"session": (type(spark).__module__, None if engine.target.remote else spark.sparkContext.master)}
         show = CliRunner().invoke(main, ["show", "funnel", "--target", "wh", "--project-dir", project])
-        tables = {t: rows(*engine.fetch(f"SELECT * FROM {engine.quote(t)}")) for t in OUTPUT_NAMES}
-        dq = [tuple(r) for r in engine.fetch(DQ_QUERY.replace('"dq_results"', engine.quote("dq_results")))[1]]
+        result["show"] = (show.exit_code, show.output)
+        result["tables"] = {t: rows(*engine.fetch(f"SELECT * FROM {engine.quote(t)}")) for t in OUTPUTS}
+        result["dq"] = [tuple(r) for r in engine.fetch(DQ_QUERY.replace('"dq_results"', engine.quote("dq_results")))[1]]
+        result["failures"] = semantic_failures(engine, cases)
     finally:
         engine.close()
-    result = {"show": (show.exit_code, show.output), "tables": tables, "dq": dq}
     Path(out).write_bytes(pickle.dumps(result))
 
 
-def semantics(target_json: str, out: str, cases: list[str]) -> None:
-    """Each named test of test_semantics, with a run_journey that also requires DuckDB's rows."""
+def semantic_failures(engine, cases: list[str]) -> dict[str, str]:
+    """{case: traceback} of the test_semantics cases that fail on this engine (or differ from DuckDB)."""
     import test_semantics
     from conftest import run_journey_on_duckdb, run_journey_on_engine
-    from engines import drop_schema, normalized
-
-    from clg_metrics.engines import connect
-
-    engine = connect(target_of(target_json), Path.cwd())
+    from engines import normalized
 
     def run(journey, events, customers, as_of, survey=None):
         expected = run_journey_on_duckdb(journey, events, customers, as_of, survey=survey)
@@ -64,15 +63,12 @@ def semantics(target_json: str, out: str, cases: list[str]) -> None:
         return actual
 
     failures = {}
-    try:
-        for case in cases:
-            try:
-                getattr(test_semantics, case)(run)
-            except Exception:
-                failures[case] = traceback.format_exc(limit=-3)
-    finally:
-        drop_schema(engine)
-    Path(out).write_bytes(pickle.dumps(failures))
+    for case in cases:
+        try:
+            getattr(test_semantics, case)(run)
+        except Exception:
+            failures[case] = traceback.format_exc(limit=-3)
+    return failures
 
 
 def main(argv: list[str]) -> None:
@@ -82,10 +78,8 @@ def main(argv: list[str]) -> None:
 
         sys.argv = ["clg-metrics", *args]
         entrypoint()
-    elif command == "outputs":
-        outputs(*args)
-    elif command == "semantics":
-        semantics(args[0], args[1], args[2:])
+    elif command == "read":
+        read(args[0], args[1], args[2], args[3:])
     else:
         raise SystemExit(f"unknown command {command!r}")
 

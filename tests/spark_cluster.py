@@ -70,7 +70,8 @@ class Daemon:
         self.name, self.log = name, log
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=_end_with_parent)
 
     def wait_ready(self, port: int, line: str | None = None, timeout: float = START_TIMEOUT) -> None:
         """Until ``port`` accepts connections and ``line`` (if given) is in the log."""
@@ -100,6 +101,20 @@ class Daemon:
                 return
             except subprocess.TimeoutExpired:
                 continue
+
+
+def _end_with_parent() -> None:
+    """In the child (Linux): SIGTERM when pytest dies without its teardown (killed, crashed).
+
+    spark-class ``exec``s the JVM, which keeps the setting; a worker's shutdown hook then ends its
+    executors. Elsewhere the session teardown is the only stop.
+    """
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
 
 
 def _accepts(port: int) -> bool:
@@ -165,7 +180,8 @@ def _session_daemons(start, prefix: str):
     """Run ``start`` in a temporary folder; yield its URL; stop everything and remove the folder."""
     java_home()  # skips (or fails under the harness) before anything starts
     with ExitStack() as stack:
-        root = Path(tempfile.mkdtemp(prefix=prefix))
+        # Under .ci/with-servers in its scratch folder, which it removes even if pytest is killed.
+        root = Path(tempfile.mkdtemp(prefix=prefix, dir=os.environ.get("CLG_TEST_SPARK_WAREHOUSE")))
         stack.callback(shutil.rmtree, root, ignore_errors=True)
         try:
             url = start(stack, root)
