@@ -19,9 +19,10 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import REPO_ROOT
-from engines import OUTPUTS, normalized, profile_yaml
+from engines import OUTPUTS, normalized, profile_yaml, unavailable
 from spark_cluster import JVM_OPTIONS, spark_connect_url, spark_master_url  # noqa: F401 (fixtures)
 
+from clg_metrics.engines.spark_session import CONNECT_PACKAGES, _importable
 from clg_metrics.profiles import SparkTarget
 
 MODES = ("cluster", "connect")
@@ -36,6 +37,10 @@ SEMANTIC_CASES = ("test_event_leaf_nth_matching_event", "test_distinct_counts_fi
 def cluster_target(mode: str, request, database: str, warehouse: Path) -> SparkTarget:
     """A target of the session's master (executors on the worker) or Connect server."""
     if mode == "connect":
+        missing = [pip for module, pip in CONNECT_PACKAGES.items() if not _importable(module)]
+        if missing:
+            unavailable(f"Spark Connect's client packages are missing ({', '.join(missing)}): "
+                        "pip install -e '.[test]'")
         return SparkTarget(type="spark", remote=request.getfixturevalue("spark_connect_url"), database=database)
     conf = {"spark.executor.memory": "768m", "spark.executor.extraJavaOptions": JVM_OPTIONS,
             "spark.driver.extraJavaOptions": JVM_OPTIONS, "spark.sql.shuffle.partitions": 2,
