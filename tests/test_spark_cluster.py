@@ -25,6 +25,7 @@ from spark_cluster import JVM_OPTIONS, spark_connect_url, spark_master_url  # no
 from clg_metrics.engines.spark_session import CONNECT_PACKAGES, _importable
 from clg_metrics.profiles import SparkTarget
 
+pytestmark = pytest.mark.spark_cluster  # minutes of JVM time: `-m 'not spark_cluster'` leaves them out
 MODES = ("cluster", "connect")
 CLIENT = Path(__file__).with_name("spark_client.py")
 CLIENT_TIMEOUT = 600  # seconds: a hung client fails the test instead of the whole run
