@@ -305,6 +305,41 @@ def copy_demo(root: Path) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Path:
+    """The demo project with every 4th visitor: the journey's every path still occurs, and an
+    engine's per-statement cost (Spark's), not the data, stays what a build spends its time on."""
+    import csv
+
+    root = copy_demo(tmp_path_factory.mktemp("e2e") / "demo")
+    for seed in ("raw_events.csv", "raw_customers.csv"):
+        path = root / "seeds" / seed
+        with path.open(newline="") as f:
+            records = list(csv.DictReader(f))
+        with path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(records[0]))
+            writer.writeheader()
+            writer.writerows(r for r in records if int(r["user_id"]) % 4 == 0)
+    return root
+
+
+@pytest.fixture(scope="session")
+def duckdb_outputs(demo) -> dict[str, list]:
+    """The ``demo`` built on DuckDB by the CLI: every output table's rows, and ``dq_results``' outcomes."""
+    from engines import DQ_QUERY, OUTPUTS, fetch_duckdb, rows
+
+    (demo / "profiles.yml").write_text("clg_metrics:\n  outputs:\n    dev: {type: duckdb, path: target/e2e.duckdb}\n")
+    code, output = cli("build", project_dir=demo)
+    assert code == 0, output
+    connection = duckdb.connect(str(demo / "target" / "e2e.duckdb"), read_only=True)
+    try:
+        outputs = {t: rows(*fetch_duckdb(connection, t)) for t in OUTPUTS}
+        outputs["dq_results"] = connection.execute(DQ_QUERY).fetchall()
+        return outputs
+    finally:
+        connection.close()
+
+
 def pytest_sessionfinish(session, exitstatus):
     session.config._clg_exitstatus = int(exitstatus)
 

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from clg_metrics.compiler import OUTPUT_NAMES
+
 ENGINES = ("duckdb", "postgres", "spark")
 REQUIRED = os.environ.get("CLG_REQUIRE_ENGINES") == "1"
 
@@ -92,3 +94,34 @@ def normalized(rows: list[dict]) -> list[tuple]:
         return v
 
     return sorted((tuple((k, value(v)) for k, v in sorted(row.items())) for row in rows), key=repr)
+
+
+# -- the demo build compared across engines (test_engines_e2e, test_spark_cluster) -------------
+
+# every output table: SPEC §3, the §4 analysis tables over the demo's segments, §5's job tables
+OUTPUTS = OUTPUT_NAMES
+# The first build's check outcomes: the same checks find the same number of bad rows everywhere
+DQ_QUERY = ('SELECT check_name, status, unexpected_count FROM "dq_results" '
+            'WHERE run_id = (SELECT MIN(run_id) FROM "dq_results") ORDER BY check_name')
+
+
+def fetch_duckdb(con, table: str):
+    cursor = con.execute(f'SELECT * FROM "{table}"')
+    return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+def rows(columns, values) -> list[dict]:
+    return [dict(zip(columns, r)) for r in values]
+
+
+def profile_yaml(target) -> str:
+    """profiles.yml with the DuckDB target `dev` (the reference build) and ``target`` as `wh`."""
+    fields = target.model_dump(by_alias=True, exclude_none=True)
+    body = ", ".join(f"{k}: {_yaml(v)}" for k, v in fields.items())
+    return f"clg_metrics:\n  outputs:\n    dev: {{type: duckdb, path: target/e2e.duckdb}}\n    wh: {{{body}}}\n"
+
+
+def _yaml(value):
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
+    return f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)

@@ -232,6 +232,14 @@ def test_read_only_without_the_database_is_an_engine_error(spark):
         connect(spark.target.model_copy(update={"database": "never_built"}), spark.project, read_only=True)
 
 
+def test_a_remote_target_refuses_the_classic_session_of_the_process(spark):
+    # (a notebook's local session): reused, it would take the build meant for the Connect server
+    target = SparkTarget(type="spark", remote="sc://127.0.0.1:1", database="not_here")
+    with pytest.raises(EngineError, match="classic Spark session already runs.*`remote: sc://127.0.0.1:1` needs"):
+        connect(target, spark.project)
+    assert not spark.engine.spark.catalog.databaseExists("not_here")
+
+
 def test_no_warehouse_or_no_java_fail_before_spark_starts(tmp_path):
     # In fresh processes: in this one a session is running, which a new engine would reuse.
     without_java = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"}

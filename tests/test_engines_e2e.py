@@ -7,74 +7,14 @@ published; then a second build (incremental where the engine supports it) and `s
 
 from __future__ import annotations
 
-import csv
 import uuid
-from pathlib import Path
 
 import duckdb
 import pytest
 
-from conftest import cli, copy_demo
-from engines import drop_schema, normalized, postgres_target, spark_target
-
-from clg_metrics.compiler import OUTPUT_NAMES
-
-# every output table: SPEC §3, the §4 analysis tables over the demo's segments, §5's job tables
-OUTPUTS = OUTPUT_NAMES
-# The first build's check outcomes: the same checks find the same number of bad rows everywhere
-DQ_QUERY = ('SELECT check_name, status, unexpected_count FROM "dq_results" '
-            'WHERE run_id = (SELECT MIN(run_id) FROM "dq_results") ORDER BY check_name')
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = copy_demo(tmp_path_factory.mktemp("e2e") / "demo")
-    # Every 4th visitor: the journey's every path still occurs, and Spark's per-statement cost,
-    # not the data, stays what the test spends its time on.
-    for seed in ("raw_events.csv", "raw_customers.csv"):
-        path = root / "seeds" / seed
-        with path.open(newline="") as f:
-            rows = list(csv.DictReader(f))
-        with path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(r for r in rows if int(r["user_id"]) % 4 == 0)
-    return root
-
-
-@pytest.fixture(scope="module")
-def duckdb_outputs(demo) -> dict[str, list[dict]]:
-    (demo / "profiles.yml").write_text("clg_metrics:\n  outputs:\n    dev: {type: duckdb, path: target/e2e.duckdb}\n")
-    code, output = cli("build", project_dir=demo)
-    assert code == 0, output
-    con = duckdb.connect(str(demo / "target" / "e2e.duckdb"), read_only=True)
-    try:
-        outputs = {t: _rows(*_fetch_duckdb(con, t)) for t in OUTPUTS}
-        outputs["dq_results"] = con.execute(DQ_QUERY).fetchall()
-        return outputs
-    finally:
-        con.close()
-
-
-def _fetch_duckdb(con, table):
-    cursor = con.execute(f'SELECT * FROM "{table}"')
-    return [d[0] for d in cursor.description], cursor.fetchall()
-
-
-def _rows(columns, rows):
-    return [dict(zip(columns, r)) for r in rows]
-
-
-def _profile(target) -> str:
-    fields = target.model_dump(by_alias=True, exclude_none=True)
-    body = ", ".join(f"{k}: {_yaml(v)}" for k, v in fields.items())
-    return f"clg_metrics:\n  outputs:\n    dev: {{type: duckdb, path: target/e2e.duckdb}}\n    wh: {{{body}}}\n"
-
-
-def _yaml(value):
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{k}: {_yaml(v)}" for k, v in value.items()) + "}"
-    return f'"{value}"' if isinstance(value, str) else str(value).lower() if isinstance(value, bool) else str(value)
+from conftest import cli
+from engines import DQ_QUERY, OUTPUTS, drop_schema, fetch_duckdb, normalized, postgres_target, profile_yaml, rows, \
+    spark_target
 
 
 @pytest.mark.parametrize("engine_name", ["postgres", "spark"])
@@ -88,20 +28,20 @@ def test_demo_build_equals_duckdb_row_for_row(demo, duckdb_outputs, engine_name,
 
     schema = f"clg_e2e_{uuid.uuid4().hex[:8]}"
     target = postgres_target(schema) if engine_name == "postgres" else spark_target(schema, tmp_path)
-    (demo / "profiles.yml").write_text(_profile(target))
+    (demo / "profiles.yml").write_text(profile_yaml(target))
     code, output = cli("build", "--target", "wh", project_dir=demo)
     assert code == 0, output
     engine = connect(target, demo)
     try:
         for table in OUTPUTS:
-            actual = _rows(*engine.fetch(f"SELECT * FROM {engine.quote(table)}"))
+            actual = rows(*engine.fetch(f"SELECT * FROM {engine.quote(table)}"))
             assert len(actual) == len(duckdb_outputs[table]), table
             assert normalized(actual) == normalized(duckdb_outputs[table]), f"{engine_name}: {table} differs"
         # the same project again: incremental where the engine has a row hash; equal either way
         code, output = cli("build", "--target", "wh", project_dir=demo)
         assert code == 0, output
         for table in OUTPUTS:
-            actual = _rows(*engine.fetch(f"SELECT * FROM {engine.quote(table)}"))
+            actual = rows(*engine.fetch(f"SELECT * FROM {engine.quote(table)}"))
             assert normalized(actual) == normalized(duckdb_outputs[table]), f"{engine_name} rebuild: {table} differs"
         _, dq = engine.fetch(DQ_QUERY.replace('"dq_results"', engine.quote("dq_results")))
         assert [tuple(r) for r in dq] == duckdb_outputs["dq_results"]
@@ -148,20 +88,20 @@ def test_where_strings_mean_the_same_on_every_target(engine_name, tmp_path, requ
     (root / "clg_project.yml").write_text('vars: {as_of: "2024-02-01"}\nsql_dialect: duckdb\n')
     schema = f"clg_where_{uuid.uuid4().hex[:8]}"
     target = postgres_target(schema) if engine_name == "postgres" else spark_target(schema, tmp_path)
-    (root / "profiles.yml").write_text(_profile(target))
+    (root / "profiles.yml").write_text(profile_yaml(target))
     for name in ("dev", "wh"):
         code, output = cli("build", "--target", name, project_dir=root)
         assert code == 0, f"{name}:\n{output}"
     expected = duckdb.connect(str(root / "target" / "e2e.duckdb"), read_only=True)
     try:
-        duck = _rows(*_fetch_duckdb(expected, "funnel"))
+        duck = rows(*fetch_duckdb(expected, "funnel"))
     finally:
         expected.close()
     engine = connect(target, root)
     try:
         from sqlglot import exp
 
-        actual = _rows(*engine.fetch(exp.select("*").from_(exp.table_("funnel", db=engine.schema, quoted=True))))
+        actual = rows(*engine.fetch(exp.select("*").from_(exp.table_("funnel", db=engine.schema, quoted=True))))
         # customer 1 exports csv; 2 pdf; 3 `CSV` (regexp_matches is case-sensitive)
         assert sorted(r["customers_reached"] for r in duck) == [1, 3]
         assert normalized(actual) == normalized(duck)

@@ -5,7 +5,8 @@
   next process, and deleting the folder resets tables and catalog together. Derby admits one
   process at a time; a second one gets an EngineError, as DuckDB's file lock gives.
 - A session costs seconds to start (a JVM), so one already active in this process is reused (with
-  the SQL settings set on it) and ``stop()`` leaves it running. Not in a ``newSession()``:
+  the SQL settings set on it) and ``stop()`` leaves it running; a ``remote`` target refuses a
+  classic one rather than build into it. Not in a ``newSession()``:
   great-expectations runs its queries in the process's default session, and finds the temporary
   view of the batch only if the batch's DataFrame belongs to that same session.
 - The JVM's console output (banner, log4j warnings) goes to ``_clg_metastore/spark.log``, so the
@@ -72,6 +73,11 @@ class Session:
             raise EngineError("the Spark target needs pyspark: pip install 'clg-metrics[spark]'") from None
         _quiet_pyspark()
         active = SparkSession.getActiveSession()
+        if active is not None and self.target.remote and not _is_connect(active):
+            # It would take the build meant for the server; and pyspark opens no Connect session
+            # beside a classic one (SESSION_ALREADY_EXIST).
+            raise EngineError(f"a classic Spark session already runs in this process: the target "
+                              f"`remote: {self.target.remote}` needs a process of its own (or stop that session)")
         if active is not None:
             self._apply(active)
             self.hive = _conf(active, "spark.sql.catalogImplementation") != "in-memory"
@@ -258,6 +264,11 @@ def _importable(module: str) -> bool:
         return importlib.util.find_spec(module) is not None
     except ImportError:  # its parent package is missing
         return False
+
+
+def _is_connect(session: Any) -> bool:
+    """A Spark Connect session (checked by class, without importing pyspark.sql.connect)."""
+    return type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def _conf(session: Any, key: str) -> str | None:
