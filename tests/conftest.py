@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,13 @@ EVENT_COLUMNS = {"customer_id": "BIGINT", "event_name": "VARCHAR", "occurred_at"
                  "format": "VARCHAR", "value": "VARCHAR", "properties": "VARCHAR"}
 # the customers table always has these; any other key the rows carry becomes a VARCHAR column
 CUSTOMER_COLUMNS = {"customer_id": "BIGINT", "signed_up_at": "TIMESTAMP", "plan": "VARCHAR"}
+
+# The README's test command runs the suite in two pytest-xdist workers: each gets a Spark scratch
+# warehouse of its own, since two JVMs must not share one Derby metastore.
+if os.environ.get("PYTEST_XDIST_WORKER") and os.environ.get("CLG_TEST_SPARK_WAREHOUSE"):
+    _own = Path(os.environ["CLG_TEST_SPARK_WAREHOUSE"]) / os.environ["PYTEST_XDIST_WORKER"]
+    _own.mkdir(parents=True, exist_ok=True)
+    os.environ["CLG_TEST_SPARK_WAREHOUSE"] = str(_own)
 
 
 def customer_columns(customers: list[dict]) -> dict[str, str]:
@@ -338,6 +346,15 @@ def duckdb_outputs(demo) -> dict[str, list]:
         return outputs
     finally:
         connection.close()
+
+
+# Files that must start their own Spark session (they test the session itself) run first; with
+# pytest-xdist (`--dist loadfile`) the first file handed to a worker runs before any other there.
+OWN_SESSION_FIRST = ("test_engine_spark.py",)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    items.sort(key=lambda item: item.path.name not in OWN_SESSION_FIRST)  # (a stable sort)
 
 
 def pytest_sessionfinish(session, exitstatus):
