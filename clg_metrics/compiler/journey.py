@@ -1,14 +1,16 @@
-"""A journey as one SELECT: every customer's ``reached_at`` and status for every milestone.
+"""A journey as SELECTs: every customer's ``reached_at`` and status for every milestone.
 
-The query, one row per customer (the journey's "progress" model), is built in stages:
+The progress query, one row per customer (the journey's "progress" model), is built in stages:
 
 1. ``ev``: the staged events (``events.py``).
-2. ``agg``: one hash aggregate over ``ev`` by customer that gives, for every cumulative event
-   leaf, the time of its n-th matching event (``min(ts, n)`` top-n, so one pass serves every
-   leaf); ``distinct`` leaves first reduce to each value's first appearance.
-3. for every ``per`` milestone, an aggregate by customer and period key giving the moment the
-   inner condition became true within each period, then the periods that end a streak.
-4. ``s0``: all customers (events ∪ customers source) with their signup and leaf moments, then one
+2. the leaf state (``leaves.py``, ``leaf_queries.py``; in the DAG its own tables, built before):
+   ``lv``, one hash aggregate over ``ev`` by customer keeping, for every cumulative event leaf's
+   condition, its first n matching moments (``min(ts, n)`` top-n, so one pass serves every leaf;
+   ``distinct`` leaves first reduce to each value's first appearance), and ``pb_<i>``, for every
+   ``per`` milestone the same by customer and period key.
+3. for every ``per`` milestone, the moment the inner condition became true within each period
+   (from ``pb_<i>``), then the periods that end a streak.
+4. ``s0``: all customers (``lv`` ∪ customers source) with their signup and leaf moments, then one
    stage per milestone, in dependency order, that adds ``r_<i>`` (its final ``reached_at``).
 
 SPEC's moments reduce to simple algebra: a cumulative condition holds from one moment on (its
