@@ -96,8 +96,8 @@ def main() -> None:
                 print(f"  spark: main.{table} <- {path}: {engine._write(source, table):,} rows", flush=True)
         else:
             for name in args.names:
-                engine.execute(exp.Drop(this=exp.Table(this=exp.to_identifier(name)), kind="DATABASE", exists=True,
-                                        cascade=True))
+                # (sqlglot writes exp.Drop of a DATABASE without its name: the identifier alone is a tree)
+                engine.spark.sql(f"DROP DATABASE IF EXISTS {exp.to_identifier(name, quoted=True).sql('spark')} CASCADE")
     finally:
         engine.close()
 
