@@ -4,13 +4,16 @@ Why the memory is sampled: GNU time's ``%M`` (and ``wait4``'s ru_maxrss) is the 
 one process waited for. A Spark build is a Python process whose JVM (and the JVM's Python
 workers) are its children, and a PostgreSQL build does its work in server backends that are no
 children of ours at all. So ``run_child`` also samples ``/proc`` every ``SAMPLE_SECONDS``: the
-summed memory of the child and all its descendants (found through ``/proc/PID/task/TID/children``)
-as their proportional set size (PSS, ``/proc/PID/smaps_rollup``: a page shared by k processes
-counts 1/k in each, so the forked Python workers of Spark, which share most of their pages, are
-not counted several times; RSS where PSS is unreadable), and optionally of another set of processes (``watch``, e.g. the PostgreSQL server's), keeping the
+summed RSS of the child and all its descendants (found through ``/proc/PID/task/TID/children``),
+and optionally of another set of processes (``watch``, e.g. the PostgreSQL server's), keeping the
 peak of each sum. A sampled peak can miss a spike shorter than the interval; each process's own
 high-water mark (``VmHWM``) is kept too, whose sum bounds the tree's peak from above (the
 processes' peaks need not coincide).
+
+RSS, not PSS: a forked Spark Python worker counts the pages it shares with its daemon again
+(~50 MB each; a build here runs one or two), while ``/proc/PID/smaps_rollup``'s exact PSS cost
+~100 ms of CPU per read of a 2 GB JVM on this machine, which sampled every 50 ms would have taken
+a core from the build being measured.
 """
 
 from __future__ import annotations
@@ -39,25 +42,21 @@ class Run:
     cpu: float | None = None  # user + system seconds of the child (steadier than wall on a shared machine)
     phases: dict[str, float] | None = None  # ... and of what is not a model (compile, plan, publish, serve)
     messages: dict[str, str | None] | None = None  # ... what each model said (incremental, delta: ...)
-    tree_mb: float | None = None  # peak of the summed PSS of the child and its descendants (sampled)
+    tree_mb: float | None = None  # peak of the summed RSS of the child and its descendants (sampled)
     tree_hwm_mb: float | None = None  # sum of those processes' own peaks (VmHWM): an upper bound
     watched_mb: float | None = None  # peak of the summed private memory (RssAnon) of ``watch``'s processes
     load: float | None = None  # the 1-minute load average when the child ended
     engine: dict[str, float] | None = None  # what the engine reports of the build (PostgreSQL: temp bytes)
 
 
-def _status(pid: int, rollup: bool = False) -> dict[str, int]:
-    """The kB fields of /proc/PID/status, and with ``rollup`` of /proc/PID/smaps_rollup (Pss);
-    {} if the process is gone."""
-    fields: dict[str, int] = {}
-    for name in ("status", "smaps_rollup") if rollup else ("status",):
-        try:
-            text = Path(f"/proc/{pid}/{name}").read_text()
-        except OSError:
-            return fields
-        fields.update((k, int(v.split()[0])) for k, v in (line.split(":", 1) for line in text.splitlines()
-                                                           if ":" in line) if v.strip().endswith("kB"))
-    return fields
+def _status(pid: int) -> dict[str, int]:
+    """The kB fields of /proc/PID/status ({} if the process is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return {}
+    return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in text.splitlines() if ":" in line)
+            if v.strip().endswith("kB")}
 
 
 def descendants(pid: int) -> list[int]:
@@ -81,7 +80,7 @@ def descendants(pid: int) -> list[int]:
 class TreeSampler:
     """Peaks of summed memory over a changing set of processes, sampled on demand."""
 
-    def __init__(self, processes: Callable[[], Iterable[int]], field: str = "Pss"):
+    def __init__(self, processes: Callable[[], Iterable[int]], field: str = "VmRSS"):
         self.processes, self.field = processes, field
         self.peak_kb = 0
         self.hwm_kb: dict[int, int] = {}  # each process's own VmHWM, last seen
@@ -89,8 +88,8 @@ class TreeSampler:
     def sample(self) -> None:
         total = 0
         for pid in self.processes():
-            status = _status(pid, rollup=self.field.startswith("Pss"))
-            total += status.get(self.field, status.get("VmRSS", 0))
+            status = _status(pid)
+            total += status.get(self.field, 0)
             if "VmHWM" in status:
                 self.hwm_kb[pid] = status["VmHWM"]
         self.peak_kb = max(self.peak_kb, total)

@@ -74,6 +74,11 @@ class Postgres(Warehouse):
     def load(self) -> None:
         load(self.db, self.scratch)
         with _connect() as pg:
+            # --pg-work-mem: the database's default for the builds' new connections (RESET: the server's)
+            database = sql.Identifier(os.environ["CLG_TEST_PG_DBNAME"])
+            pg.execute(sql.SQL("ALTER DATABASE {} SET work_mem = {}").format(database, sql.Literal(self.args.pg_work_mem))
+                       if self.args.pg_work_mem else sql.SQL("ALTER DATABASE {} RESET work_mem").format(database))
+        with _connect() as pg:  # a new connection: the one above keeps the work_mem it started with
             directory = pg.execute("SHOW data_directory").fetchone()[0]
             self.settings = {k: pg.execute(f"SHOW {k}").fetchone()[0] for k in ("work_mem", "shared_buffers")}
             self.version = pg.execute("SHOW server_version").fetchone()[0]

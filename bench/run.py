@@ -3,6 +3,7 @@
 
 usage: run.py [--events N] [--rounds 3] [--memory-limit 2GB] [--data-dir DIR] [--contenders LIST]
               [--cli-rounds 5] [--skip-build-bench] [--skip-cli-bench] [--timeout S] [--json FILE] [--keep]
+              [--engine duckdb,postgres,spark] [--pg-work-mem 256MB]
 
 Run by hand with the project's venv (never part of CI's pass/fail), e.g.
     .venv/bin/python bench/run.py --events 1000000
@@ -16,12 +17,16 @@ Run by hand with the project's venv (never part of CI's pass/fail), e.g.
    - reference: bench/reference/run_reference.py DB AS_OF OUT (DB read-only, OUT a fresh file), a
                 verbatim copy of /work/shared/bench/ (the hand-written reference.sql); it runs with
                 DuckDB's defaults (threads = CPUs, memory_limit 80% of RAM) as shipped;
-   - floor:     bench/floor.py DB (one GROUP BY customer_id with one count(*) FILTER, materialized).
-   Wall time and the child's peak RSS (/usr/bin/time's %M: that child alone) are recorded, plus the
+   - floor:     bench/floor.py DB (one GROUP BY customer_id with one count(*) FILTER, materialized);
+   - with --engine postgres / spark (under .ci/with-servers): postgres:build, spark:build_skip_checks,
+                ... the same project built there (bench/warehouses.py, postgres.py, spark.py).
+   Wall time, the child's peak RSS (/usr/bin/time's %M: that child alone) and the sampled peak RSS
+   of its whole process tree (bench/measure.py) are recorded, plus the
    "in-process" time each reports itself, which leaves out interpreter start-up and imports: the
    build's run_results.json elapsed_time (compile, models, checks, publish), the reference's and
    the floor's printed seconds (their SQL only).
-3. Prints medians, peak RSS and the ratios build/reference and build/floor.
+3. Prints medians, peak memory and the ratios build/reference and build/floor (and, with other
+   engines, a side-by-side table: each engine's build against DuckDB's and the reference).
 4. Compares the build's milestone_status with the reference's row for row and prints the number of
    differing rows (and the funnel's, which may differ in the last digit on exact rounding ties).
 5. Times `clg-metrics --help`, `validate` and `compile` on a generated 20-milestone journey (a temp
@@ -253,13 +258,13 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             line.append(f"{name} {run.wall:.2f}s ({run.tree_mb:,.0f} MB, load {run.load:.1f})")
         print(f"round {r + 1}: " + ", ".join(line), flush=True)
 
-    print(f"\n{'':18} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'cpu':>8} {'peak RSS':>10}")
+    print(f"\n{'':26} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'cpu':>8} {'RSS (%M)':>10} {'tree RSS':>10}")
     for c in contenders.values():
         walls = [r.wall for r in c.runs]
         inner, cpu = c.median("inner"), c.median("cpu")
-        print(f"{c.name:18} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
+        print(f"{c.name:26} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
               f"{(f'{inner:10.2f}s' if inner is not None else '          -')} "
-              f"{(f'{cpu:7.2f}s' if cpu is not None else '       -')} {c.peak_rss():8,.0f} MB")
+              f"{(f'{cpu:7.2f}s' if cpu is not None else '       -')} {c.peak_rss():8,.0f} MB {max(r.tree_mb for r in c.runs):7,.0f} MB")
     ratios: dict[str, float] = {}
     inner_ratios: dict[str, float] = {}
     for top in ("build", "build_skip_checks", "reference"):
@@ -344,6 +349,10 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
                                 "in_process": [r.inner for r in c.runs],
                                 "rss_mb": [round(r.rss_mb, 1) for r in c.runs],
+                                "tree_mb": [round(r.tree_mb, 1) for r in c.runs],
+                                "tree_hwm_mb": [round(r.tree_hwm_mb, 1) for r in c.runs],
+                                "server_private_mb": [r.watched_mb and round(r.watched_mb, 1) for r in c.runs],
+                                "engine": [r.engine for r in c.runs], "load": [r.load for r in c.runs],
                                 "cpu": [round(r.cpu, 3) if r.cpu is not None else None for r in c.runs],
                                 "check_seconds": [r.check_seconds for r in c.runs],
                                 "models": [r.models for r in c.runs] if c.runs[0].models else None,
@@ -587,6 +596,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", default=["duckdb"], type=lambda v: [x.strip() for x in v.split(",")],
                         help="comma-separated, of duckdb,postgres,spark (default duckdb); postgres builds on the "
                              "server of CLG_TEST_PG_*, spark on a local[2] session: run under .ci/with-servers")
+    parser.add_argument("--pg-work-mem", help="PostgreSQL: work_mem of the builds' connections (ALTER DATABASE "
+                                              "... SET work_mem), e.g. 256MB; default the server's")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch build and reference DBs")
     args = parser.parse_args(argv)
