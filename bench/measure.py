@@ -69,9 +69,10 @@ def _image(pid: int) -> tuple[str, str] | None:
         return None
 
 
-def descendants(pid: int) -> list[int]:
+def descendants(pid: int, forks: bool = False) -> list[int]:
     """``pid`` and every process below it, from the kernel's per-thread children lists, leaving
-    out a child that is still its parent's image: the JVM starts commands (Hadoop's file
+    out (unless ``forks``: PostgreSQL's backends are such forks, each with memory of its own) a
+    child that is still its parent's image: the JVM starts commands (Hadoop's file
     permissions, ``jspawnhelper``) by ``posix_spawn``, whose child shares the JVM's memory until
     it execs and meanwhile shows the JVM's whole RSS and VmHWM as its own (which had doubled the
     sum, 3.6 GB against a 1.8 GB JVM); a forked Python worker, whose pages are mostly its
@@ -91,8 +92,8 @@ def descendants(pid: int) -> list[int]:
             except OSError:
                 continue
             for child in children:
-                image = image or _image(p)
-                if image is None or _image(child) != image:
+                image = image or (None if forks else _image(p))
+                if forks or image is None or _image(child) != image:
                     todo.append(child)
     return found
 

@@ -98,7 +98,7 @@ class Postgres(Warehouse):
             return pg.execute(query).fetchall()
 
     def watch(self):
-        return lambda: descendants(self.postmaster)
+        return lambda: descendants(self.postmaster, forks=True)
 
     def _temp(self) -> tuple[int, int]:
         with _connect() as pg:
