@@ -4,17 +4,17 @@ The server comes from the environment ``.ci/with-servers`` exports (CLG_TEST_PG_
 _DBNAME). The generated DuckDB data is copied once into the server's schema ``main`` (tables
 ``events`` and ``customers``, as ``sql/stg_events.sql`` and the journey name them; not timed);
 each round then builds into a fresh output schema (``bench/project/profiles.yml``, target ``pg``,
-schema from CLG_BENCH_PG_SCHEMA), alternating ``build_skip_checks`` and ``build``. The build's
-``milestone_status`` is compared row for row with the DuckDB reference's (run once, not timed).
+schema from CLG_BENCH_PG_SCHEMA); ``warehouses.py`` runs the rounds and compares the rows.
 """
 
 from __future__ import annotations
 
 import os
-import statistics
-import subprocess
-import sys
 from pathlib import Path
+
+from measure import Run, descendants
+from psycopg import sql
+from warehouses import Warehouse
 
 HERE = Path(__file__).resolve().parent
 
@@ -58,62 +58,61 @@ def load(db: Path, scratch: Path) -> None:
     con.close()
 
 
-def _fresh_schema(schema: str) -> None:
-    with _connect() as pg:
-        pg.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+class Postgres(Warehouse):
+    """The build on the server of CLG_TEST_PG_*, one fresh output schema per round.
 
+    Memory: the work happens in the server's backends, not in the build's process tree, so the
+    figure is the peak of the summed private memory (``RssAnon``: sort and hash memory, up to
+    ``work_mem`` per operation) of every process of the server, sampled during the build; the
+    shared buffers (``shared_buffers``, shared by all backends) come on top. What did not fit in
+    ``work_mem`` went to temporary files: ``temp_bytes`` of ``pg_stat_database``, the difference
+    over the build.
+    """
 
-def milestone_rows(schema: str) -> set[tuple]:
-    with _connect() as pg:
-        return set(pg.execute(f"SELECT journey, customer_id, milestone_index, milestone, status, reached_at "
-                              f"FROM {schema}.milestone_status").fetchall())
+    name, target = "postgres", "pg"
 
+    def load(self) -> None:
+        load(self.db, self.scratch)
+        with _connect() as pg:
+            # --pg-work-mem: the database's default for the builds' new connections (RESET: the server's)
+            database = sql.Identifier(os.environ["CLG_TEST_PG_DBNAME"])
+            pg.execute(sql.SQL("ALTER DATABASE {} SET work_mem = {}").format(database, sql.Literal(self.args.pg_work_mem))
+                       if self.args.pg_work_mem else sql.SQL("ALTER DATABASE {} RESET work_mem").format(database))
+        with _connect() as pg:  # a new connection: the one above keeps the work_mem it started with
+            directory = pg.execute("SHOW data_directory").fetchone()[0]
+            self.settings = {k: pg.execute(f"SHOW {k}").fetchone()[0] for k in ("work_mem", "shared_buffers")}
+            self.version = pg.execute("SHOW server_version").fetchone()[0]
+        self.postmaster = int((Path(directory) / "postmaster.pid").read_text().split()[0])
+        print(f"PostgreSQL {self.version}: work_mem {self.settings['work_mem']}, "
+              f"shared_buffers {self.settings['shared_buffers']}")
 
-def reference_rows(ref_db: Path) -> set[tuple]:
-    import duckdb
+    def fresh(self, namespace: str) -> dict[str, str]:
+        with _connect() as pg:
+            pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(namespace)))
+        return {"CLG_BENCH_PG_SCHEMA": namespace}
 
-    con = duckdb.connect(str(ref_db), read_only=True)
-    rows = set(con.execute("SELECT journey, customer_id, milestone_index, milestone, status, reached_at "
-                           "FROM milestone_status").fetchall())
-    con.close()
-    return rows
+    def rows(self, namespace: str, table: str, columns: list[str]) -> list[tuple]:
+        query = sql.SQL("SELECT {} FROM {}.{}").format(sql.SQL(", ").join(map(sql.Identifier, columns)),
+                                                       sql.Identifier(namespace), sql.Identifier(table))
+        with _connect() as pg:
+            return pg.execute(query).fetchall()
 
+    def watch(self):
+        return lambda: descendants(self.postmaster, forks=True)
 
-def bench_postgres(args, db: Path, scratch: Path, bench, run_child, clg_command, AS_OF, REFERENCE) -> tuple[dict, bool]:
-    print(f"\n== PostgreSQL, {args.events:,} events: {args.rounds} alternating rounds ==")
-    load(db, scratch)
-    names = [n for n in ("build_skip_checks", "build") if n in args.contenders] or ["build_skip_checks"]
-    runs: dict[str, list] = {n: [] for n in names}
-    for r in range(args.rounds):
-        line = []
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            schema = f"clg_bench_{name}"
-            _fresh_schema(schema)  # a full build each round (not timed)
-            env = dict(os.environ, CLG_BENCH_PG_SCHEMA=schema)
-            env.pop("CLG_PROFILES_DIR", None)
-            extra = ["--skip-checks"] if name == "build_skip_checks" else []
-            run = run_child(clg_command() + ["build", "--project-dir", str(bench.project), "--target", "pg",
-                                             "--as-of", AS_OF, *extra], env=env, timeout=args.timeout)
-            if run.returncode != 0:
-                print(run.stdout[-3000:])
-                return {}, False
-            runs[name].append(run)
-            line.append(f"{name} {run.wall:.2f}s ({run.rss_mb:,.0f} MB client)")
-        print(f"round {r + 1}: " + ", ".join(line), flush=True)
-    result = {n: {"wall": [round(x.wall, 3) for x in rs], "median_wall": round(statistics.median(x.wall for x in rs), 3)}
-              for n, rs in runs.items()}
-    for n, rs in runs.items():
-        print(f"{n:18} median {statistics.median(x.wall for x in rs):.2f}s  (min {min(x.wall for x in rs):.2f}s)")
-    ref_db = scratch / "reference_pg_check.duckdb"
-    done = subprocess.run([sys.executable, str(REFERENCE), str(db), AS_OF, str(ref_db)], capture_output=True, text=True, check=False)
-    ok = done.returncode == 0
-    if ok:
-        expected = reference_rows(ref_db)
-        got = milestone_rows(f"clg_bench_{names[-1]}")
-        differing = len(expected ^ got)
-        print(f"milestone_status on PostgreSQL: {len(got):,} rows, reference {len(expected):,}; "
-              f"rows in one but not the other: {differing}")
-        result["milestone_status_symmetric_difference"] = differing
-        ok = differing == 0
-        ref_db.unlink(missing_ok=True)
-    return result, ok
+    def _temp(self) -> tuple[int, int]:
+        with _connect() as pg:
+            return pg.execute("SELECT temp_files, temp_bytes FROM pg_stat_database "
+                              "WHERE datname = current_database()").fetchone()
+
+    def before(self) -> None:
+        self.temp_before = self._temp()
+
+    def after(self, run: Run) -> None:
+        files, spilled = (a - b for a, b in zip(self._temp(), self.temp_before))
+        run.engine = {"temp_files": files, "temp_mb": spilled / 2**20}
+
+    def close(self) -> None:
+        with _connect() as pg:
+            for namespace in set(self.built.values()):
+                pg.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(namespace)))

@@ -3,6 +3,7 @@
 
 usage: run.py [--events N] [--rounds 3] [--memory-limit 2GB] [--data-dir DIR] [--contenders LIST]
               [--cli-rounds 5] [--skip-build-bench] [--skip-cli-bench] [--timeout S] [--json FILE] [--keep]
+              [--engine duckdb,postgres,spark] [--pg-work-mem 256MB]
 
 Run by hand with the project's venv (never part of CI's pass/fail), e.g.
     .venv/bin/python bench/run.py --events 1000000
@@ -16,12 +17,16 @@ Run by hand with the project's venv (never part of CI's pass/fail), e.g.
    - reference: bench/reference/run_reference.py DB AS_OF OUT (DB read-only, OUT a fresh file), a
                 verbatim copy of /work/shared/bench/ (the hand-written reference.sql); it runs with
                 DuckDB's defaults (threads = CPUs, memory_limit 80% of RAM) as shipped;
-   - floor:     bench/floor.py DB (one GROUP BY customer_id with one count(*) FILTER, materialized).
-   Wall time and the child's peak RSS (/usr/bin/time's %M: that child alone) are recorded, plus the
+   - floor:     bench/floor.py DB (one GROUP BY customer_id with one count(*) FILTER, materialized);
+   - with --engine postgres / spark (under .ci/with-servers): postgres:build, spark:build_skip_checks,
+                ... the same project built there (bench/warehouses.py, postgres.py, spark.py).
+   Wall time, the child's peak RSS (/usr/bin/time's %M: that child alone) and the sampled peak RSS
+   of its whole process tree (bench/measure.py) are recorded, plus the
    "in-process" time each reports itself, which leaves out interpreter start-up and imports: the
    build's run_results.json elapsed_time (compile, models, checks, publish), the reference's and
    the floor's printed seconds (their SQL only).
-3. Prints medians, peak RSS and the ratios build/reference and build/floor.
+3. Prints medians, peak memory and the ratios build/reference and build/floor (and, with other
+   engines, a side-by-side table: each engine's build against DuckDB's and the reference).
 4. Compares the build's milestone_status with the reference's row for row and prints the number of
    differing rows (and the funnel's, which may differ in the last digit on exact rounding ties).
 5. Times `clg-metrics --help`, `validate` and `compile` on a generated 20-milestone journey (a temp
@@ -37,10 +42,7 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
-import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -60,58 +62,8 @@ sys.path.insert(0, str(HERE))
 import generate  # noqa: E402  (bench/generate.py)
 
 
-# -- running a child and measuring it ---------------------------------------------------------------
-@dataclass
-class Run:
-    wall: float
-    rss_mb: float
-    returncode: int
-    stdout: str
-    inner: float | None = None  # the seconds the child reports for its own work
-    models: dict[str, float] | None = None  # a build's seconds per model (run_results.json)
-    check_seconds: float | None = None  # a build's checks, summed (run_results.json)
-    cpu: float | None = None  # user + system seconds of the child (steadier than wall on a shared machine)
-    phases: dict[str, float] | None = None  # ... and of what is not a model (compile, plan, publish, serve)
-    messages: dict[str, str | None] | None = None  # ... what each model said (incremental, delta: ...)
-
-
-TIME = Path("/usr/bin/time")  # GNU time: the peak RSS of exactly its child
-
-
-def run_child(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None,
-              timeout: float = 3600) -> Run:
-    """Run cmd; return its wall time and peak RSS.
-
-    The RSS comes from /usr/bin/time (GNU time's %M). os.wait4's or RUSAGE_CHILDREN's ru_maxrss is
-    wrong for small children: it includes the image of this (bench) process forked before exec
-    (a `python -c pass` child measured 310 MB under a 300 MB parent). Without /usr/bin/time, wait4
-    is used and small figures are upper bounds.
-    """
-    with tempfile.TemporaryDirectory() as tmp:
-        out_path, rss_path = Path(tmp) / "out", Path(tmp) / "rss"
-        full = [str(TIME), "-q", "-o", str(rss_path), "-f", "%M", *cmd] if TIME.exists() else cmd
-        with out_path.open("w") as out:
-            started = time.perf_counter()
-            proc = subprocess.Popen(full, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
-                                    start_new_session=True)
-            deadline = started + timeout
-            while True:
-                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-                if pid:
-                    break
-                if time.perf_counter() > deadline:
-                    os.killpg(proc.pid, 9)
-                    pid, status, usage = os.wait4(proc.pid, 0)
-                    break
-                time.sleep(0.002)
-            wall = time.perf_counter() - started
-        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, tell Popen
-        text = out_path.read_text()
-        rss_kb = usage.ru_maxrss  # KiB on Linux
-        if TIME.exists():
-            lines = rss_path.read_text().split() if rss_path.exists() else []
-            rss_kb = int(lines[-1]) if lines and lines[-1].isdigit() else float("nan")
-    return Run(wall, rss_kb / 1024, proc.returncode, text, cpu=usage.ru_utime + usage.ru_stime)
+import warehouses  # noqa: E402  (bench/warehouses.py: PostgreSQL and Spark)
+from measure import Run, run_child  # noqa: E402  (bench/measure.py)
 
 
 def clg_command() -> list[str]:
@@ -281,7 +233,16 @@ def print_checks_share(contenders: dict, without: str, with_checks: str, what: s
 
 def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
     bench = Bench(args, db, scratch)
-    names = [n for n in CONTENDERS if n in args.contenders]
+    others = [e for e in args.engine if e != "duckdb"]
+    names = [n for n in CONTENDERS if n in args.contenders and ("duckdb" in args.engine or n == "reference")]
+    if others and "reference" not in names:
+        names.append("reference")  # the rows every engine is compared with, and the ratios' base
+    runners = {name: getattr(bench, name) for name in names}
+    engine_kinds = [k for k in warehouses.KINDS if k in args.contenders] or ["build_skip_checks"]
+    stores = warehouses.connect(args, db, scratch, others)
+    for store in stores:
+        runners |= store.contenders(engine_kinds, bench, clg_command, read_results, AS_OF)
+    names = list(runners)
     contenders = {name: Contender(name) for name in names}
     print(f"\n== {args.events:,} events: {args.rounds} alternating rounds of {', '.join(names)} "
           f"(build and floor: memory_limit {args.memory_limit}, threads 2) ==")
@@ -289,21 +250,21 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         rotation = names[r % len(names):] + names[:r % len(names)]
         line = []
         for name in rotation:
-            run = getattr(bench, name)()
+            run = runners[name]()
             if run.returncode != 0:
                 fail(name, run)
                 return {}, False
             contenders[name].runs.append(run)
-            line.append(f"{name} {run.wall:.2f}s ({run.rss_mb:,.0f} MB)")
+            line.append(f"{name} {run.wall:.2f}s ({run.tree_mb:,.0f} MB, load {run.load:.1f})")
         print(f"round {r + 1}: " + ", ".join(line), flush=True)
 
-    print(f"\n{'':18} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'cpu':>8} {'peak RSS':>10}")
+    print(f"\n{'':26} {'median wall':>12} {'min':>8} {'max':>8} {'in-process':>11} {'cpu':>8} {'RSS (%M)':>10} {'tree RSS':>10}")
     for c in contenders.values():
         walls = [r.wall for r in c.runs]
         inner, cpu = c.median("inner"), c.median("cpu")
-        print(f"{c.name:18} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
+        print(f"{c.name:26} {c.median():11.2f}s {min(walls):7.2f}s {max(walls):7.2f}s "
               f"{(f'{inner:10.2f}s' if inner is not None else '          -')} "
-              f"{(f'{cpu:7.2f}s' if cpu is not None else '       -')} {c.peak_rss():8,.0f} MB")
+              f"{(f'{cpu:7.2f}s' if cpu is not None else '       -')} {c.peak_rss():8,.0f} MB {max(r.tree_mb for r in c.runs):7,.0f} MB")
     ratios: dict[str, float] = {}
     inner_ratios: dict[str, float] = {}
     for top in ("build", "build_skip_checks", "reference"):
@@ -337,8 +298,8 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
             inner_ratios["incremental/build_skip_checks"] = value
     print("ratios (wall):       " + ", ".join(f"{k} {v:.2f}x" for k, v in ratios.items()))
     print("ratios (in-process): " + ", ".join(f"{k} {v:.2f}x" for k, v in inner_ratios.items()))
-    for name in ("build", "build_skip_checks", "build_core", "incremental", "incremental_checks"):
-        if name not in contenders:
+    for name in contenders:
+        if name in ("reference", "floor"):
             continue
         runs = contenders[name].runs
         per_model = {m: statistics.median(r.models[m] for r in runs if r.models and m in r.models)
@@ -376,11 +337,22 @@ def bench_build(args, db: Path, scratch: Path) -> tuple[dict, bool]:
         diffs["incremental_serving_vs_full"] = compare_outputs(bench.scratch / "incremental_serving.duckdb",
                                                                bench.build_nc_db)
         ok &= not any(diffs["incremental_vs_full"].values()) and not any(diffs["incremental_serving_vs_full"].values())
+    for store in stores:
+        print(f"\n-- {store.name} vs reference --")
+        for name in store.built:
+            diffs[name] = store.compare(name, bench.ref_db)
+            ok &= diffs[name]["milestone_status_differing_rows"] == 0
+        store.close()
+    warehouses.print_side_by_side(contenders, diffs)
     result = {
         "events": args.events, "rounds": args.rounds, "memory_limit": args.memory_limit,
         "contenders": {c.name: {"wall": [round(r.wall, 3) for r in c.runs],
                                 "in_process": [r.inner for r in c.runs],
                                 "rss_mb": [round(r.rss_mb, 1) for r in c.runs],
+                                "tree_mb": [round(r.tree_mb, 1) for r in c.runs],
+                                "tree_hwm_mb": [round(r.tree_hwm_mb, 1) for r in c.runs],
+                                "server_private_mb": [r.watched_mb and round(r.watched_mb, 1) for r in c.runs],
+                                "engine": [r.engine for r in c.runs], "load": [r.load for r in c.runs],
                                 "cpu": [round(r.cpu, 3) if r.cpu is not None else None for r in c.runs],
                                 "check_seconds": [r.check_seconds for r in c.runs],
                                 "models": [r.models for r in c.runs] if c.runs[0].models else None,
@@ -621,11 +593,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--declared-key", action="store_true",
                         help="events.event_id declared PRIMARY KEY (a copy of the data, made once): the "
                              "uniqueness check is then not scanned")
-    parser.add_argument("--engine", choices=("duckdb", "postgres"), default="duckdb",
-                        help="postgres: the build on the server of CLG_TEST_PG_* (run under .ci/with-servers)")
+    parser.add_argument("--engine", default=["duckdb"], type=lambda v: [x.strip() for x in v.split(",")],
+                        help="comma-separated, of duckdb,postgres,spark (default duckdb); postgres builds on the "
+                             "server of CLG_TEST_PG_*, spark on a local[2] session: run under .ci/with-servers")
+    parser.add_argument("--pg-work-mem", help="PostgreSQL: work_mem of the builds' connections (ALTER DATABASE "
+                                              "... SET work_mem), e.g. 256MB; default the server's")
     parser.add_argument("--json", type=Path, help="also write the results to this JSON file")
     parser.add_argument("--keep", action="store_true", help="keep the scratch build and reference DBs")
     args = parser.parse_args(argv)
+    unknown = set(args.engine) - {"duckdb", *warehouses.ENGINES}
+    if unknown:
+        parser.error(f"--engine: unknown {', '.join(sorted(unknown))} (choose from duckdb, {', '.join(warehouses.ENGINES)})")
 
     import duckdb
 
@@ -645,13 +623,7 @@ def main(argv: list[str] | None = None) -> int:
             generate.generate(args.events, args.data_dir, parquet=False)
         if args.declared_key:
             db = with_declared_key(db)
-        if args.engine == "postgres":
-            from postgres import bench_postgres
-
-            result, ok_build = bench_postgres(args, db, scratch, Bench(args, db, scratch), run_child, clg_command,
-                                              AS_OF, REFERENCE)
-        else:
-            result, ok_build = bench_build(args, db, scratch)
+        result, ok_build = bench_build(args, db, scratch)
         out["build"] = result
         ok &= ok_build
     if not args.skip_cli_bench:
