@@ -30,8 +30,13 @@ def selected_models(ctx: Context, dag: Dag) -> list[Model]:
 def has_current_progress(engine: Engine, journey, expected: list[str] | None = None) -> bool:
     """The journey's published progress table exists with exactly the columns its definition gives
     (``expected``: those of the model this build compiled, e.g. without segment state)."""
-    columns = engine.columns(progress_model_name(journey.journey))
-    return columns is not None and set(columns) == set(expected or progress_columns(journey))
+    return published_fits(engine, progress_model_name(journey.journey), expected or progress_columns(journey))
+
+
+def published_fits(engine: Engine, name: str, columns: list[str]) -> bool:
+    """The published table ``name`` exists with exactly these columns (in any order)."""
+    published = engine.columns(name)
+    return published is not None and set(published) == set(columns)
 
 
 def reusable_progress_tables(ctx: Context, engine: Engine) -> set[str]:
@@ -110,8 +115,4 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
 def has_current_tables(engine: Engine, models: list[Model]) -> bool:
     """A journey's published leaf state and progress tables all exist with the columns its models
     give now (an incremental build reads and keeps their rows)."""
-    for model in models:
-        columns = engine.columns(model.name)
-        if columns is None or set(columns) != set(model.columns or []):
-            return False
-    return True
+    return all(published_fits(engine, model.name, model.columns or []) for model in models)
