@@ -18,7 +18,7 @@ from .ctes import cte_ids, cte_table
 from .leaves import (StateColumn, leaves_model_name, merged_rows, mergeable, periods_model_name, smallest_state,
                      smallest_value, with_cut)
 from .progress import EVENT_SPAN
-from .segments import leaf_state
+from .segments import leaf_state, mergeable_state
 from .sqlfns import col, is_not_null, nth_smallest, period_key
 
 
@@ -95,14 +95,14 @@ class LeafStateQueries:
         ``touched_only`` (incremental) only the touched customers' new rows, for a delta."""
         self.ctes, self.tables, self.touched_only = [], tables, touched_only
         self.merge = self._can_merge and self._customer_state_mergeable()
-        self._sources(with_customers=self.incremental is not None)
+        self._sources(with_customers=False)  # (the leaf state is the events' alone)
         return self._finish(self._customer_state())
 
     def periods_query(self, i: int, tables: LeafTables, touched_only: bool = False) -> exp.Query:
         """``per`` milestone i's per-period leaf state (``progress_periods__<journey>__<i>``)."""
         self.ctes, self.tables, self.touched_only = [], tables, touched_only
         self.merge = self._can_merge and not any(leaf.condition.distinct for leaf in self.periodic[i])
-        self._sources(with_customers=self.incremental is not None)
+        self._sources(with_customers=False)  # (the leaf state is the events' alone)
         return self._finish(self._period_state(i))
 
     def touched_ids(self) -> exp.Query:
@@ -184,6 +184,6 @@ class LeafStateQueries:
 
     def _customer_state_mergeable(self) -> bool:
         """No per-customer state without a merge: ``distinct`` leaves, the k-th latest for k > 1."""
-        if any(leaf.condition.distinct for leaf in self.cumulative + self.segment):
+        if any(leaf.condition.distinct for leaf in self.cumulative):
             return False
-        return all(kind != "latest" or k == 1 for leaf in self.segment for kind, k in leaf.condition.state().values())
+        return all(mergeable_state(leaf, kind, k) for leaf in self.segment for kind, k in leaf.condition.state().values())

@@ -60,6 +60,15 @@ def _kth_latest(moment: exp.Expr, k: int, condition: exp.Expr | None) -> exp.Exp
     return nth_smallest(_negated(moment), k, condition)
 
 
+def mergeable_state(leaf: SegmentLeaf, kind: str, k: int) -> bool:
+    """Whether one state column of a segment leaf (``SegmentEvent.state``: kind, k) has a merge
+    (``leaves.StateColumn``): a plain count, or the latest matching moment; not a count of
+    distinct values, nor the k-th latest for k > 1."""
+    if leaf.condition.distinct is not None:
+        return False
+    return kind == "count" or k == 1
+
+
 def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
                add_cte: Callable[[str, exp.Query], Any], cte_table: Callable[..., exp.Expr],
                cutoff: datetime | None = None) -> tuple[list[StateColumn], list[tuple[str, str]]]:
@@ -79,12 +88,12 @@ def leaf_state(leaf: SegmentLeaf, predicate: exp.Expr, value: exp.Expr | None,
             counted: exp.Expr = exp.Count(this=exp.Star()) if value is None else \
                 exp.Count(this=exp.Distinct(expressions=[value.copy()]))
             total = exp.Filter(this=counted, expression=exp.Where(this=predicate.copy()))
-            mergeable = value is None and cutoff is not None
+            mergeable = mergeable_state(leaf, kind, k) and cutoff is not None
             direct.append(StateColumn(name, total, "sum" if mergeable else None,
                                       cut=with_cut(total, cutoff) if mergeable else None))
         elif value is None:
             total = _kth_latest(col("occurred_at"), k, predicate.copy())
-            mergeable = k == 1 and cutoff is not None
+            mergeable = mergeable_state(leaf, kind, k) and cutoff is not None
             direct.append(StateColumn(name, total, "latest" if mergeable else None,
                                       cut=with_cut(total, cutoff) if mergeable else None))
         else:
