@@ -191,16 +191,19 @@ def stage_leaf_delta(run: BuildRun, model: Model) -> ModelResult | None:
     if model.delta is None or not engine.SUPPORTS_TRANSACTIONS or model.name not in engine.tables():
         return None
     started = time.perf_counter()
-    ids, rows = DELTA_PREFIX + "t__" + model.name, DELTA_PREFIX + "d__" + model.name
+    # the touched customers are the same for all of a journey's tables: found once per build
+    ids, rows = DELTA_PREFIX + "a__" + model.journey, DELTA_PREFIX + "d__" + model.name
     for name, queries in ((ids, model.delta.ids), (rows, model.delta.rows)):
+        if name in run.scratch:
+            continue
         first, *rest = [renamed(q, run.physical) for q in queries]
         engine.create_table_as(name, first, model.source_dialect)
         run.scratch.append(name)
         for query in rest:  # one query per pass by customer
             engine.insert_into(name, query, source_dialect=model.source_dialect)
     if engine.column_types(rows) != engine.column_types(model.name):  # (e.g. an id type changed)
-        engine.drop([ids, rows])
-        run.scratch[:] = [t for t in run.scratch if t not in (ids, rows)]
+        engine.drop([rows])
+        run.scratch.remove(rows)
         return None
     replaced = col("customer_id").isin(query=exp.select(col("customer_id")).from_(engine.table(ids)))
     delta = TableDelta(model.name, tuple(model.columns), engine.table(rows), replaced, STAGED_PREFIX + model.name)
