@@ -349,7 +349,8 @@ def duckdb_outputs(demo) -> dict[str, list]:
 
 
 # Files that must start their own Spark session (they test the session itself) run first; with
-# pytest-xdist (`--dist loadfile`) the first file handed to a worker runs before any other there.
+# pytest-xdist (`--dist loadfile --no-loadscope-reorder`: files handed out in this order, not
+# largest first) the first file handed to a worker runs before any other there.
 OWN_SESSION_FIRST = ("test_engine_spark.py",)
 
 
