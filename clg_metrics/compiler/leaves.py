@@ -149,10 +149,10 @@ def mergeable(columns: list[StateColumn]) -> bool:
     return all(c.merge is not None for c in columns)
 
 
-def merged_rows(columns: list[StateColumn], keys: list[str], stored: exp.Expr, new: str,
+def merged_rows(columns: list[StateColumn], keys: list[str], stored: exp.Expr, new: exp.Expr,
                 since: datetime) -> exp.Select:
     """The stored rows (``stored``, aliased ``s``) FULL JOIN the new events' aggregate (CTE
-    reference ``new``, aliased ``n``) on ``keys``, every column merged; rows left with no state
+    ``new``, aliased ``n``) on ``keys``, every column merged; rows left with no state
     at all (their events after ``since`` are gone) are dropped, as a full build has no such row."""
     on = exp.and_(*[exp.EQ(this=col(k, "s"), expression=col(k, "n")) for k in keys])
     select = exp.select(*[exp.alias_(exp.Coalesce(this=col(k, "n"), expressions=[col(k, "s")]), k, quoted=True)
