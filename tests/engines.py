@@ -8,6 +8,7 @@ server is a failure, so CI cannot pass by skipping.
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import uuid
@@ -91,6 +92,8 @@ def normalized(rows: list[dict]) -> list[tuple]:
     def value(v):
         if isinstance(v, Decimal):
             return int(v) if v == v.to_integral_value() else float(v)
+        if isinstance(v, float) and v == 0 and math.copysign(1.0, v) < 0:
+            return "-0.0"  # equal to 0.0 in Python, but a reader sees the sign: never equal here
         return v
 
     return sorted((tuple((k, value(v)) for k, v in sorted(row.items())) for row in rows), key=repr)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime as dt
 
 import pytest
@@ -259,6 +260,20 @@ def test_median_days_rounds_exact_half(run_journey):
     events = [ev(1, "a", base), ev(1, "b", base + timedelta(seconds=432))]
     out = run_journey(journey(m("a", {"event": "a"}), m("b", {"event": "b"})), events, None, AS_OF)
     assert out["funnel"][1]["median_days_from_previous"] == 0.01
+
+
+def test_median_days_never_negative_zero(run_journey):
+    # independent order: b a minute before a (-0.0007 days) rounds to 0.0, not -0.0 (PostgreSQL's
+    # and Spark's sign() is a DOUBLE: -1.0 * 0 was -0.0, "-0.0 days" to a reader); found by the
+    # property test. A gap of -2.27 days keeps its sign.
+    from datetime import timedelta
+    base = dt(2024, 1, 1)
+    for gap, expected in ((timedelta(minutes=-1), 0.0), (timedelta(days=-2.27), -2.27)):
+        events = [ev(1, "a", base), ev(1, "b", base + gap)]
+        out = run_journey(journey(m("a", {"event": "a"}), m("b", {"event": "b"}), order="independent"),
+                          events, None, AS_OF)
+        median = out["funnel"][1]["median_days_from_previous"]
+        assert (median, math.copysign(1.0, median)) == (expected, math.copysign(1.0, expected)), gap
 
 
 def test_customer_progress_columns(run_journey):

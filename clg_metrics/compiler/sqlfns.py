@@ -162,7 +162,9 @@ def round_ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
     """numerator / denominator rounded to an integer, half away from zero, exactly.
 
     Both are integers and the denominator positive, so sign(n) * ((2|n| + d) // (2d)) is exact on
-    every engine (floating-point rounding of ties differs between engines; SPEC §3).
+    every engine (floating-point rounding of ties differs between engines; SPEC §3). The sign is
+    cast back to an integer: PostgreSQL's and Spark's return a DOUBLE, and -1.0 * 0 is -0.0, which
+    a reader sees as "-0.0 days" for a milestone reached a minute before the previous one.
     """
     two = exp.cast(exp.Literal.number(2), exp.DataType.Type.BIGINT)  # 2 * d overflows INT for large d
     absolute = exp.Abs(this=numerator.copy())
@@ -170,7 +172,8 @@ def round_ratio(numerator: exp.Expr, denominator: exp.Expr) -> exp.Expr:
         this=exp.Paren(this=exp.Add(this=exp.Mul(this=two, expression=absolute), expression=denominator.copy())),
         expression=exp.Paren(this=exp.Mul(this=two.copy(), expression=denominator.copy())),
     )
-    return exp.Mul(this=exp.Sign(this=numerator.copy()), expression=exp.Paren(this=rounded))
+    sign = exp.cast(exp.Sign(this=numerator.copy()), exp.DataType.Type.BIGINT)
+    return exp.Mul(this=sign, expression=exp.Paren(this=rounded))
 
 
 def hundredths(integer_hundredths: exp.Expr) -> exp.Expr:

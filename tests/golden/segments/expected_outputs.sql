@@ -97,7 +97,7 @@ SELECT
   CAST(r."converted" AS BIGINT) AS "customers_converted",
   CASE
     WHEN r."at_from" > 0
-    THEN CAST(SIGN(10000 * r."converted") * (
+    THEN CAST(CAST(SIGN(10000 * r."converted") AS BIGINT) * (
       (
         CAST(2 AS BIGINT) * ABS(10000 * r."converted") + r."at_from"
       ) // (
@@ -110,7 +110,7 @@ SELECT
   CAST('best' AS TEXT) AS "benchmark_segment",
   CASE
     WHEN r."b_from" > 0
-    THEN CAST(SIGN(10000 * r."b_converted") * (
+    THEN CAST(CAST(SIGN(10000 * r."b_converted") AS BIGINT) * (
       (
         CAST(2 AS BIGINT) * ABS(10000 * r."b_converted") + r."b_from"
       ) // (
@@ -128,11 +128,11 @@ FROM (
     b.*,
     CASE
       WHEN b."at_from" > 0 AND b."b_from" > 0
-      THEN SIGN(
+      THEN CAST(SIGN(
         100 * (
           CAST(b."at_from" AS BIGINT) * b."b_converted" - CAST(b."converted" AS BIGINT) * b."b_from"
         )
-      ) * (
+      ) AS BIGINT) * (
         (
           CAST(2 AS BIGINT) * ABS(
             100 * (
