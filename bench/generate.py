@@ -18,7 +18,8 @@ The data (same N and seed -> same rows, on the same DuckDB version: the randomne
   has 3 + a share of the remaining events proportional to a Pareto(alpha 1.1) weight capped at
   1500x (median ~60 events, p99 ~2,000, the heaviest ~50,000 at any scale). Event counts add up
   to exactly N.
-- each customer is active from signup (some only after a delay of up to ~5 months) for a lifetime
+- each customer is active from signup (some only after a delay of up to ~5 months, or a share of
+  what is left of the year for a late signup) for a lifetime
   of a few days to the rest of the year, with activity front-loaded
   (t = signup + delay + lifetime * u^1.6), all within 2024; so heavy customers
   have dense weeks and months (3+ logins a week for 4 weeks, months with 10 searches, 2 lists and
@@ -97,13 +98,15 @@ SELECT customer_id,
                - coalesce(lag(cum.cw) OVER (ORDER BY customer_id), 0)::HUGEINT * tot.rest // tot.total)::BIGINT AS n
 FROM cum, tot
 """),
-        # signup; activity starts after a delay (most at once, some up to ~5 months later) and
-        # lasts a lifetime (microseconds), all within 2024
+        # signup; activity starts after a delay (most at once, some up to ~5 months later, scaled
+        # into what is left of the year for a late signup: clamping it to the year's end instead
+        # put ~8% of all events on its last microsecond) and lasts a lifetime
+        # (microseconds), all within 2024
         ("profiles", f"""
 CREATE OR REPLACE TEMP TABLE gen_c AS
 SELECT customer_id, n, signup,
-       least(epoch_us({END_2024_US}) - epoch_us(signup),
-             (pow(u1(customer_id, 'delay'), 4) * 150 * 86400e6)::BIGINT) AS delay_us,
+       (pow(u1(customer_id, 'delay'), 4)
+        * least(epoch_us({END_2024_US}) - epoch_us(signup), 150 * 86400e6))::BIGINT AS delay_us,
        least(epoch_us({END_2024_US}) - epoch_us(signup) - delay_us,
              ((2 + pow(u1(customer_id, 'life'), 1.5) * 360) * 86400e6)::BIGINT) AS life_us
 FROM (SELECT customer_id, n,
