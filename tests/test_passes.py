@@ -120,3 +120,41 @@ def test_a_build_in_passes_equals_one_pass(tmp_path):
                 assert differing == 0, (attempt, table)
         con.close()
     shutil.rmtree(tmp_path)
+
+
+def test_incremental_builds_size_their_passes_by_the_touched_customers(tmp_path, monkeypatch):
+    """A full build that needs several passes for all customers; the incremental build after it
+    merges the new events of far fewer customers, so it needs fewer passes (one here), and still
+    publishes exactly the tables of a build in one pass."""
+    import json
+
+    from click.testing import CliRunner
+
+    from clg_metrics.cli import main
+    from clg_metrics.engines import duckdb as duckdb_engine
+    from conftest import copy_demo
+
+    # 2 MB per customer: the demo's customers need several passes of 800 MB, a few touched ones one
+    monkeypatch.setattr(duckdb_engine, "PROGRESS_BYTES_PER_CUSTOMER", 2_000_000)
+    one, sized = copy_demo(tmp_path / "one"), copy_demo(tmp_path / "sized")
+    profile = "clg_metrics:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: target/clg.duckdb\n"
+    (one / "profiles.yml").write_text(profile + "      progress_passes: 1\n")
+    (sized / "profiles.yml").write_text(profile + "      memory_limit: 800MB\n")
+    passes = {}
+    for attempt in ("full", "incremental"):
+        for project in (one, sized):
+            result = CliRunner().invoke(main, ["build", "--project-dir", str(project)])
+            assert result.exit_code == 0, result.output
+        results = json.loads((sized / "target" / "run_results.json").read_text())["results"]
+        said = next(r["message"] for r in results if r["name"].startswith("progress__"))
+        assert said.startswith(attempt), said
+        passes[attempt] = int(said.split(" passes")[0].rsplit(" ", 1)[1]) if " passes" in said else 1
+        con = duckdb.connect(str(one / "target" / "clg.duckdb"), read_only=True)
+        con.execute(f"ATTACH '{sized / 'target' / 'clg.duckdb'}' AS sized (READ_ONLY)")
+        for table in ("milestone_status", "customer_progress", "funnel", "progress__audience_research"):
+            for a, b in (("main", "sized.main"), ("sized.main", "main")):
+                differing = con.execute(f'SELECT count(*) FROM (SELECT * FROM {a}."{table}" '
+                                        f'EXCEPT ALL SELECT * FROM {b}."{table}")').fetchone()[0]
+                assert differing == 0, (attempt, table)
+        con.close()
+    assert passes["full"] > 1 and passes["incremental"] < passes["full"], passes

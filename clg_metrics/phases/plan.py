@@ -7,11 +7,11 @@ from datetime import timedelta
 from sqlglot import exp
 
 from ..compiler.journey import Incremental, progress_columns
-from ..compiler.sqlfns import col
+from ..compiler.sqlfns import col, timestamp
 from ..context import Context
 from ..dialects import merges_leaf_state
 from ..engines import Engine
-from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints
+from ..incremental import STATE_COLUMNS, STATE_TABLE, JourneyState, cutoff_for, decide, fingerprints, occurred
 from ..models import OUTPUTS, Dag, Model, progress_model_name
 from .id_types import id_column_types, is_integer
 from .run import BuildRun
@@ -59,11 +59,9 @@ def previous_states(engine: Engine) -> dict[str, JourneyState]:
 
 
 def estimated_customers(run: BuildRun, journey, model_name: str) -> int:
-    """About how many customers a journey's progress query aggregates, from cheap queries: the
-    larger of the previous progress table's rows and the customers source's, or (neither known)
-    the distinct ids of the events. An incremental build recomputes fewer, but as many passes as
-    a full build keep its memory bounded whichever customers the new events touch (and it reads
-    no events to find out: its checks and plan read only the new ones)."""
+    """About how many customers a journey's progress query aggregates in a full build, from cheap
+    queries: the larger of the previous progress table's rows and the customers source's, or
+    (neither known) the distinct ids of the events."""
     engine = run.engine
     known = [engine.row_count(model_name)] if model_name in engine.tables() else []
     if journey.customers is not None:
@@ -76,6 +74,20 @@ def estimated_customers(run: BuildRun, journey, model_name: str) -> int:
                                .from_(events))
         known.append(int(rows[0][0] or 0))
     return max(known)
+
+
+def touched_customers(run: BuildRun, journey, since) -> int:
+    """About how many customers an incremental build merges new events for: the distinct ids of
+    the events after ``since`` (the previous cutoff). Asked only when a full build would need more
+    than one pass: the passes bound the aggregate over those customers' new events (the top-n
+    states), and a customer touched only by a changed signup reads its stored leaf state, no
+    events. At 100M events, 1% of them new, 2 passes instead of a full build's 9 made the
+    incremental build 30% faster in the same memory (bench/README.md)."""
+    events = exp.to_table(run.physical(journey.events.from_.lower()))
+    newer = exp.GT(this=occurred(journey, None), expression=timestamp(since))
+    _, rows = run.engine.fetch(exp.select(exp.func("approx_count_distinct", col(journey.events.columns.customer_id)))
+                               .from_(events).where(newer))
+    return int(rows[0][0] or 0)
 
 
 def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bool) -> None:
@@ -100,6 +112,8 @@ def plan_journeys(run: BuildRun, dag: Dag, models: list[Model], full_refresh: bo
         incremental = Incremental(f"{engine.schema}.{model.name}", state.cutoff, merges_leaf_state(engine.dialect)) \
             if mode == "incremental" else None
         passes = engine.progress_passes(lambda: estimated_customers(run, journey, model.name))
+        if incremental is not None and passes > 1:
+            passes = engine.progress_passes(lambda: touched_customers(run, journey, state.cutoff))
         if incremental is not None or passes > 1:
             recompiled = {m.name: m for m in dag.recompile(journey.journey, incremental, passes,
                                                            passes > 1 and all(map(is_integer, id_column_types(run, journey))))}
