@@ -79,10 +79,10 @@ def estimated_customers(run: BuildRun, journey, model_name: str) -> int:
 def touched_customers(run: BuildRun, journey, since) -> int:
     """About how many customers an incremental build merges new events for: the distinct ids of
     the events after ``since`` (the previous cutoff). Asked only when a full build would need more
-    than one pass: the passes bound the aggregate over those customers' new events (the top-n
-    states), and a customer touched only by a changed signup reads its stored leaf state, no
-    events. At 100M events, 1% of them new, 2 passes instead of a full build's 9 made the
-    incremental build 30% faster in the same memory (bench/README.md)."""
+    than one pass: the passes bound the per-customer aggregate over the new events (its top-n
+    states are what DuckDB cannot spill), which only these customers have. At 100M events, 1% of
+    them new, 2 passes instead of a full build's 9 made the incremental build 30% faster in the
+    same memory (bench/README.md)."""
     events = exp.to_table(run.physical(journey.events.from_.lower()))
     newer = exp.GT(this=occurred(journey, None), expression=timestamp(since))
     _, rows = run.engine.fetch(exp.select(exp.func("approx_count_distinct", col(journey.events.columns.customer_id)))
